@@ -1,0 +1,3 @@
+from hdrdesk.cli import main
+
+raise SystemExit(main())

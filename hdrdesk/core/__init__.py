@@ -1,0 +1,1 @@
+"""Qt-free core: imaging, the fusion network, gamma maps, losses and metrics."""

@@ -1,0 +1,1 @@
+"""The Qt shell: windows and workers that adapt the Qt-free core."""

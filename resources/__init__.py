@@ -1,0 +1,1 @@
+"""Package data: the shipped model, the sample bracket and icons."""

@@ -1,0 +1,1 @@
+"""Unsupervised training and fine-tuning (imported as ``hdrdesk.training``)."""
