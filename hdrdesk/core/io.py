@@ -1,0 +1,422 @@
+"""Reading brackets and writing results.
+
+Pixels are decoded with OpenCV (8/16-bit PNG, TIFF, JPEG); EXIF (orientation,
+exposure) is read with Pillow without decoding pixels. Outputs are encoded in
+memory and written atomically: temp file in the target folder, then rename.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+
+from hdrdesk.errors import InputError, OutputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+MAX_PIXELS = 120_000_000  # refuse absurd sizes with a message instead of running out of memory
+
+_EXIF_IFD = 0x8769
+_TAG_ORIENTATION = 0x0112
+_TAG_EXPOSURE_TIME = 0x829A
+_TAG_FNUMBER = 0x829D
+_TAG_ISO = 0x8827
+_TAG_BIAS = 0x9204
+
+
+@dataclass
+class ExposureInfo:
+    """Exposure settings from EXIF (None where absent)."""
+
+    exposure_time: float | None = None
+    f_number: float | None = None
+    iso: float | None = None
+    bias_ev: float | None = None
+
+    @property
+    def relative_exposure(self) -> float | None:
+        """Light gathered, proportional to t * ISO / N^2 (None without a shutter time)."""
+        if not self.exposure_time or self.exposure_time <= 0:
+            return None
+        iso = self.iso or 100.0
+        n = self.f_number or 1.0
+        return self.exposure_time * iso / 100.0 / (n * n)
+
+    @property
+    def ev(self) -> float | None:
+        """log2 of the relative exposure: +1 is one stop brighter."""
+        rel = self.relative_exposure
+        return math.log2(rel) if rel else None
+
+    def label(self) -> str:
+        parts = []
+        if self.exposure_time:
+            t = self.exposure_time
+            parts.append(f"1/{round(1 / t)} s" if t < 0.5 else f"{t:g} s")
+        if self.f_number:
+            parts.append(f"f/{self.f_number:g}")
+        if self.iso:
+            parts.append(f"ISO {self.iso:g}")
+        if self.bias_ev is not None:
+            parts.append(f"{self.bias_ev:+.1f} EV")
+        return ", ".join(parts)
+
+
+@dataclass
+class Frame:
+    """One exposure: native pixels (uint8/uint16, RGB or gray), EXIF and where it came from."""
+
+    path: Path
+    data: np.ndarray
+    exposure: ExposureInfo = field(default_factory=ExposureInfo)
+    exif_bytes: bytes | None = None
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.data.dtype == np.uint16 else 8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.data.shape[1], self.data.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.data.ndim == 2 else self.data.shape[2]
+
+    def rgb_float(self) -> np.ndarray:
+        """RGB float32 in [0, 1], HxWx3 (gray is repeated)."""
+        return to_float_rgb(self.data)
+
+    def mean_luma(self) -> float:
+        small = self.data
+        step = max(1, int(math.sqrt(small.shape[0] * small.shape[1] / 65536)))
+        small = to_float_rgb(small[::step, ::step])
+        return float((small @ np.array([0.299, 0.587, 0.114], np.float32)).mean())
+
+
+def to_float_rgb(data: np.ndarray) -> np.ndarray:
+    scale = 65535.0 if data.dtype == np.uint16 else 255.0
+    arr = data.astype(np.float32) * np.float32(1.0 / scale)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    return arr
+
+
+# --------------------------------------------------------------------- reading
+
+
+def _rational(value) -> float | None:
+    try:
+        if isinstance(value, tuple) and len(value) == 2:
+            return float(value[0]) / float(value[1]) if value[1] else None
+        v = float(value)
+        return v if math.isfinite(v) else None
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def read_exif(path: Path) -> tuple[int, ExposureInfo, bytes | None]:
+    """Orientation (1-8), exposure info and raw EXIF bytes; defaults when absent or unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            raw = exif.tobytes() if len(exif) else None
+            orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
+            sub = exif.get_ifd(_EXIF_IFD)
+            info = ExposureInfo(
+                exposure_time=_rational(sub.get(_TAG_EXPOSURE_TIME)),
+                f_number=_rational(sub.get(_TAG_FNUMBER)),
+                iso=_rational(sub.get(_TAG_ISO) if not isinstance(sub.get(_TAG_ISO), tuple) else sub.get(_TAG_ISO)[0]),
+                bias_ev=_rational(sub.get(_TAG_BIAS)),
+            )
+            return (orientation if 1 <= orientation <= 8 else 1), info, raw
+    except Exception:  # EXIF is optional: a broken block must not stop loading
+        return 1, ExposureInfo(), None
+
+
+def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip so the image displays upright (EXIF orientation 1-8)."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1, :],
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(img)) if op else img
+
+
+def read_frame(path: str | os.PathLike) -> Frame:
+    """Read one exposure. Raises :class:`InputError` with a message naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image")
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        buf = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if buf.size == 0:
+        raise InputError(f"{path}: file is empty")
+    if buf.size >= 24 and buf[:4].tobytes() in (b"II*\x00", b"MM\x00*") or buf[:8].tobytes().startswith(b"\x89PNG"):
+        _check_dimensions(path, buf)
+    data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
+    if data is None:
+        raise InputError(f"{path}: not a readable image (JPEG, PNG or TIFF expected, or the file is truncated)")
+    if data.dtype not in (np.uint8, np.uint16):
+        if data.dtype == np.float32 or data.dtype == np.float64:
+            data = (np.clip(data, 0, 1) * 65535 + 0.5).astype(np.uint16)
+        else:
+            raise InputError(f"{path}: unsupported sample type {data.dtype} (8 or 16 bit expected)")
+    if data.ndim == 3:
+        if data.shape[2] == 4:
+            data = data[:, :, :3]  # alpha dropped
+        elif data.shape[2] == 1:
+            data = data[:, :, 0]
+        if data.ndim == 3:
+            data = cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
+    if data.size == 0:
+        raise InputError(f"{path}: image has no pixels")
+    if _is_truncated_jpeg(buf):
+        raise InputError(f"{path}: JPEG file is truncated")
+    orientation, info, raw = read_exif(path)
+    data = apply_orientation(data, orientation)
+    return Frame(path=path, data=data, exposure=info, exif_bytes=raw)
+
+
+def _is_truncated_jpeg(buf: np.ndarray) -> bool:
+    if buf[:2].tobytes() != b"\xff\xd8":
+        return False
+    tail = buf[-64:].tobytes().rstrip(b"\x00")
+    return not tail.endswith(b"\xff\xd9")
+
+
+def _check_dimensions(path: Path, buf: np.ndarray) -> None:
+    """Refuse absurdly large images before decoding them."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception:
+        return
+    if w * h > MAX_PIXELS:
+        raise InputError(f"{path}: {w}x{h} is too large ({w * h / 1e6:.0f} MP; at most {MAX_PIXELS / 1e6:.0f} MP)")
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside a folder, sorted by name."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files as given; a folder stands for the images inside it."""
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise InputError(f"{p}: folder holds no JPEG, PNG or TIFF images")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def order_frames(frames: Sequence[Frame]) -> list[Frame]:
+    """Darkest to brightest: by EXIF exposure when every frame has one, else by mean luma."""
+    exposures = [f.exposure.relative_exposure for f in frames]
+    if all(e is not None for e in exposures) and len(set(exposures)) == len(exposures):
+        keyed = list(zip(exposures, range(len(frames))))
+    else:
+        keyed = [(f.mean_luma(), i) for i, f in enumerate(frames)]
+    return [frames[i] for _, i in sorted(keyed)]
+
+
+def check_bracket(frames: Sequence[Frame]) -> None:
+    """A fusable bracket: two or more frames of one size."""
+    if len(frames) < 2:
+        name = frames[0].path if frames else "input"
+        raise InputError(f"{name}: a bracket needs at least two exposures (got {len(frames)})")
+    w0, h0 = frames[0].size
+    for f in frames[1:]:
+        if f.size != (w0, h0):
+            raise InputError(
+                f"{f.path}: size {f.size[0]}x{f.size[1]} differs from {frames[0].path.name} ({w0}x{h0})"
+            )
+
+
+def harmonise(frames: Sequence[Frame]) -> list[Frame]:
+    """Mix of 8/16-bit or gray/colour frames: bring all to one bit depth and RGB (convert, don't fail)."""
+    to16 = any(f.bit_depth == 16 for f in frames)
+    colour = any(f.channels == 3 for f in frames)
+    out = []
+    for f in frames:
+        d = f.data
+        if to16 and d.dtype == np.uint8:
+            d = d.astype(np.uint16) * 257
+        if colour and d.ndim == 2:
+            d = np.repeat(d[:, :, None], 3, axis=2)
+        out.append(Frame(path=f.path, data=d, exposure=f.exposure, exif_bytes=f.exif_bytes))
+    return out
+
+
+def load_bracket(paths: Sequence[str | os.PathLike], order: bool = True) -> list[Frame]:
+    """Read, harmonise, order and check a bracket."""
+    files = expand_inputs(paths)
+    frames = [read_frame(p) for p in files]
+    check_bracket(frames)
+    frames = harmonise(frames)
+    return order_frames(frames) if order else frames
+
+
+# --------------------------------------------------------------------- writing
+
+OUTPUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def check_output_path(out: Path, inputs: Sequence[Path] = (), overwrite: bool = False) -> None:
+    """Fail early (before any work) on an output that cannot or must not be written."""
+    out = Path(out)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise OutputError(f"{out}: unknown output format (use .png, .tif, .tiff, .jpg or .jpeg)")
+    resolved = out.resolve()
+    for p in inputs:
+        if Path(p).resolve() == resolved:
+            raise OutputError(f"{out}: output path is one of the inputs")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder")
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: exists (use --overwrite to replace it)")
+    parent = resolved.parent
+    if not parent.is_dir():
+        raise OutputError(f"{out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{out}: folder {parent} is not writable")
+
+
+def _clean_exif(exif_bytes: bytes | None) -> bytes | None:
+    """EXIF of the reference frame with orientation reset (pixels are already upright)."""
+    if not exif_bytes:
+        return None
+    from PIL import Image
+
+    try:
+        exif = Image.Exif()
+        exif.load(exif_bytes)
+        exif[_TAG_ORIENTATION] = 1
+        exif[0x0131] = "HDRDesk"  # Software
+        return exif.tobytes()
+    except Exception:
+        return None
+
+
+def _png_with_exif(png: bytes, exif: bytes) -> bytes:
+    """Insert an eXIf chunk (PNG 1.5) before the first IDAT."""
+    payload = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + payload) & 0xFFFFFFFF)
+    idat = png.find(b"IDAT") - 4
+    return png[:idat] + chunk + png[idat:]
+
+
+def encode_image(rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None) -> bytes:
+    """Encode float RGB [0,1] (or gray) to file bytes."""
+    fmt = OUTPUT_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise OutputError(f"unknown output format {suffix!r}")
+    if fmt == "JPEG":
+        bits = 8
+    if bits not in (8, 16):
+        raise OutputError(f"bit depth must be 8 or 16, not {bits}")
+    arr = np.clip(rgb, 0.0, 1.0)
+    arr = (arr * 65535.0 + 0.5).astype(np.uint16) if bits == 16 else (arr * 255.0 + 0.5).astype(np.uint8)
+    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr
+    exif = _clean_exif(exif)
+    if fmt == "JPEG":
+        if exif:
+            from PIL import Image
+            import io
+
+            bio = io.BytesIO()
+            Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), exif=exif, subsampling=0 if quality >= 90 else 2)
+            return bio.getvalue()
+        ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    elif fmt == "PNG":
+        ok, enc = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        if ok and exif:
+            return _png_with_exif(enc.tobytes(), exif)
+    else:
+        ok, enc = cv2.imencode(".tif", bgr)
+    if not ok:
+        raise OutputError(f"could not encode {fmt}")
+    return enc.tobytes()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
+    """Write via a temp file in the same folder and rename; never leaves a partial file."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists (use --overwrite to replace it)")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_image(
+    path: str | os.PathLike,
+    rgb: np.ndarray,
+    bits: int = 8,
+    quality: int = 95,
+    exif: bytes | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Encode and write atomically. Refuses to replace an existing file unless ``overwrite``."""
+    path = Path(path)
+    data = encode_image(rgb, path.suffix, bits=bits, quality=quality, exif=exif)
+    return atomic_write_bytes(path, data, overwrite=overwrite)
+
+
+def exposure_from_fraction(value: float) -> Fraction:
+    return Fraction(value).limit_denominator(100000)

@@ -1,0 +1,165 @@
+"""The fusion network: a small VGG-style encoder-decoder shared across exposures.
+
+Every exposure's luma goes through the same weights. At each scale a branch
+sees what the others show: its features are joined to the mean over the
+exposures (a 1x1 convolution mixes them), so a weight depends on the whole
+bracket and any number of exposures works. The output logits are turned into
+weights with a softmax over exposures (non-negative, summing to 1 per pixel).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrdesk.errors import ModelError
+
+ARCH_NAME = "hdrdesk-fusionnet-v1"
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    widths: tuple[int, ...] = (8, 16, 24, 32, 48)
+    temperature: float = 1.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        return cls(widths=tuple(int(w) for w in d.get("widths", cls.widths)), temperature=float(d.get("temperature", 1.0)))
+
+
+class ExposureMix(nn.Module):
+    """Join each branch's features to the mean over exposures, mix with a 1x1 conv."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.mix = nn.Conv2d(2 * channels, channels, 1)
+
+    def forward(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        bk, c, h, w = x.shape
+        mean = x.view(bk // k, k, c, h, w).mean(dim=1, keepdim=True).expand(-1, k, -1, -1, -1)
+        return F.leaky_relu(self.mix(torch.cat([x, mean.reshape(bk, c, h, w)], dim=1)), 0.2)
+
+
+class Block(nn.Module):
+    """VGG-style block: 3x3 conv, exposure mix, 3x3 conv."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.mix = ExposureMix(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        x = F.leaky_relu(self.conv1(x), 0.2)
+        x = self.mix(x, k)
+        return F.leaky_relu(self.conv2(x), 0.2)
+
+
+class FusionNet(nn.Module):
+    """(B, K, H, W) luma in [0, 1] -> (B, K, H, W) weights summing to 1 over K."""
+
+    def __init__(self, config: NetConfig = NetConfig()) -> None:
+        super().__init__()
+        self.config = config
+        w = config.widths
+        self.enc = nn.ModuleList([Block(1 if i == 0 else w[i - 1], w[i]) for i in range(len(w))])
+        self.dec = nn.ModuleList([Block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
+        self.head = nn.Conv2d(w[0], 1, 3, padding=1)
+
+    @property
+    def multiple(self) -> int:
+        """Spatial sizes must be a multiple of this (pooling steps)."""
+        return 2 ** (len(self.config.widths) - 1)
+
+    def logits(self, y: torch.Tensor) -> torch.Tensor:
+        b, k, h, w = y.shape
+        x = y.reshape(b * k, 1, h, w) * 2.0 - 1.0
+        skips = []
+        for i, block in enumerate(self.enc):
+            if i > 0:
+                x = F.max_pool2d(x, 2)
+            x = block(x, k)
+            skips.append(x)
+        for block, skip in zip(self.dec, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1), k)
+        return self.head(x).view(b, k, h, w)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        m = self.multiple
+        h, w = y.shape[-2:]
+        ph, pw = (-h) % m, (-w) % m
+        if ph or pw:  # reflect-pad to the pooling grid (replicate where the image is tinier than the pad)
+            mode = "reflect" if h > ph and w > pw else "replicate"
+            y = F.pad(y, (0, pw, 0, ph), mode=mode)
+        logits = self.logits(y)[..., :h, :w]
+        return torch.softmax(logits / self.config.temperature, dim=1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def macs_per_megapixel(model: FusionNet, exposures: int = 2) -> float:
+    """Multiply-adds per megapixel of working-resolution input, per exposure (counted on a 256x256 input)."""
+    macs = 0
+
+    def hook(mod, inp, out):
+        nonlocal macs
+        kh, kw = mod.kernel_size
+        macs += out.numel() * (mod.in_channels // mod.groups) * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, exposures, 256, 256))
+    for h in handles:
+        h.remove()
+    return macs / exposures / (256 * 256) * 1e6
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def model_state(model: FusionNet, **extra) -> dict:
+    """The model part of a checkpoint (also what a stand-alone model file holds)."""
+    return {"arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(), **extra}
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[FusionNet, dict]:
+    """Load a model file or training checkpoint. Returns (model in eval mode, metadata card).
+
+    Raises :class:`ModelError` with a clear message for files that are not
+    HDRDesk models, truncated files and other architectures.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        data = path.read_bytes()
+        ckpt = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors differ by cause; the user needs one message
+        raise ModelError(f"{path}: not a readable HDRDesk model (truncated or another kind of file: {type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise ModelError(f"{path}: not an HDRDesk model (no weights inside)")
+    if ckpt.get("arch") != ARCH_NAME:
+        raise ModelError(f"{path}: model architecture {ckpt.get('arch')!r} is not supported (expected {ARCH_NAME})")
+    try:
+        config = NetConfig.from_dict(ckpt.get("net_config", {}))
+        model = FusionNet(config)
+        model.load_state_dict(ckpt["model"])
+    except Exception as exc:
+        raise ModelError(f"{path}: weights do not fit the network ({str(exc).splitlines()[0][:160]})") from None
+    model.eval().to(device)
+    card = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")}
+    return model, card

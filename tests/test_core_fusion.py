@@ -1,0 +1,69 @@
+"""Fusion engine on tiny synthetic brackets (no Qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hdrdesk.core.fusion import FusionOptions, fuse_frames, working_shape
+from hdrdesk.core.io import Frame, load_bracket
+from hdrdesk.core.model import FusionNet, NetConfig
+
+
+def test_network_weights_are_a_partition_of_unity_for_any_count():
+    net = FusionNet().eval()
+    for k in (2, 3, 5):
+        with torch.no_grad():
+            w = net(torch.rand(1, k, 40, 56))
+        assert w.shape == (1, k, 40, 56)
+        assert torch.all(w >= 0)
+        assert torch.allclose(w.sum(1), torch.ones(1, 40, 56), atol=1e-5)
+
+
+def test_network_weights_depend_on_the_other_exposures():
+    torch.manual_seed(0)
+    net = FusionNet().eval()
+    a = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        w1 = net(torch.cat([a, torch.rand(1, 1, 32, 32)], 1))
+        w2 = net(torch.cat([a, torch.rand(1, 1, 32, 32) * 0.1], 1))
+    assert not torch.allclose(w1[:, 0], w2[:, 0])
+
+
+def test_tiny_image_is_padded_not_refused():
+    net = FusionNet().eval()
+    with torch.no_grad():
+        w = net(torch.rand(1, 2, 1, 1))
+    assert w.shape == (1, 2, 1, 1)
+
+
+def test_identical_frames_fuse_back_to_that_frame(bracket_files):
+    frames = load_bracket(bracket_files)
+    same = [Frame(path=f.path, data=frames[1].data.copy()) for f in frames]
+    result = fuse_frames(same, FusionOptions(align=False))
+    ref = frames[1].rgb_float()
+    assert np.abs(result.image - ref).max() < 2e-3
+
+
+def test_fuse_returns_full_resolution_weights(bracket_files):
+    frames = load_bracket(bracket_files)
+    result = fuse_frames(frames, FusionOptions(align=False, working_size=32))
+    k = len(frames)
+    h, w = frames[0].data.shape[:2]
+    assert result.image.shape == (h, w, 3)
+    assert result.weights.shape == (k, h, w)
+    assert np.allclose(result.weights.sum(0), 1.0, atol=1e-4)
+    assert result.image.min() >= 0 and result.image.max() <= 1
+
+
+def test_mertens_method_runs_on_the_same_path(bracket_files):
+    frames = load_bracket(bracket_files)
+    result = fuse_frames(frames, FusionOptions(method="mertens", align=False))
+    assert result.weights is None
+    assert result.image.shape == frames[0].data.shape
+
+
+def test_working_shape_keeps_aspect_and_never_upscales():
+    assert working_shape(3000, 4000, 512) == (512, 683)
+    assert working_shape(300, 400, 512) == (300, 400)
