@@ -58,8 +58,8 @@ WALL_BASE_Y = 612.0  # where the back wall meets the floor
 WINDOW = (600.0, 90.0, 1040.0, 470.0)  # x0, y0, x1, y1 of the window opening
 SUN = (955.0, 158.0)  # sun position in the image
 
-INTERIOR_GAIN = 0.55  # overall level of the room's (non-direct) light
-OUTDOOR_GAIN = 1.35  # overall level of the view through the window
+INTERIOR_GAIN = 0.6  # overall level of the room's (non-direct) light
+OUTDOOR_GAIN = 1.7  # overall level of the view through the window
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "resources" / "samples" / "window_room"
@@ -200,7 +200,7 @@ class SceneBuilder:
         apex = np.where(up, ly + 6.0, ly - 70.0)
         spread = np.abs(xx - lx) / np.maximum(np.abs(yy - apex), 1.0)
         cone = np.exp(-((spread / 0.62) ** 6)) * np.exp(-np.abs(yy - ly) / 240.0)
-        lamp = lamp + np.where(up, 0.5, 0.22) * cone * smoothstep(25, 70, np.abs(yy - ly))
+        lamp = lamp + np.where(up, 0.8, 0.3) * cone * smoothstep(25, 70, np.abs(yy - ly))
         return INTERIOR_GAIN * (window_light + lamp[..., None] * rgb(1.0, 0.70, 0.40))
 
     lamp_xy = (78.0, 352.0)
@@ -218,15 +218,16 @@ class SceneBuilder:
         sky = sky + glow[..., None] * rgb(1.0, 0.88, 0.66)
 
         # cumulus: stretched fractal noise, thresholded, shaded by a lit-side offset
-        n = fbm(rng, H, W * 2, 150, octaves=7, gain=0.55)
+        n = fbm(rng, H * 2, W, 120, octaves=7, gain=0.52)  # squashed vertically below
         n = cv2.resize(n, (W, H), interpolation=cv2.INTER_AREA)
-        n = n + 0.25 * smoothstep(360, 120, yy) - 0.22 * smoothstep(200, 60, yy)
-        dens = smoothstep(0.56, 0.74, n)
+        n = n + 0.16 * smoothstep(330, 170, yy) - 0.2 * smoothstep(190, 80, yy)
+        dens = smoothstep(0.55, 0.66, n)
         lit = np.clip((n - np.roll(np.roll(n, 6, axis=0), -4, axis=1)) * 9.0 + 0.55, 0.0, 1.0)
         toward_sun = np.exp(-d / 260.0)
-        cloud = (1.7 + 2.6 * lit + 10.0 * toward_sun * (1.0 - dens) ** 2)[..., None] * rgb(1.0, 0.98, 0.95)
-        cloud = cloud * (1.0 - 0.25 * smoothstep(0.7, 0.95, n))[..., None]  # thick cores darker
-        blend(sky, dens * 0.95, cloud)
+        base = smoothstep(0.0, 0.06, n - np.roll(n, -5, axis=0))  # darker undersides
+        cloud = (2.6 + 3.0 * lit - 0.8 * base + 8.0 * toward_sun * (1.0 - dens) ** 2)[..., None]
+        cloud = cloud * rgb(1.0, 0.98, 0.95)
+        blend(sky, dens * 0.97, cloud)
         sun_disc = ellipse(xx, yy, sx, sy, 11, 11, soft=2.0)
         blend(sky, sun_disc, rgb(420.0, 400.0, 360.0))
         out = sky
@@ -476,6 +477,9 @@ class SceneBuilder:
         occ += rounded_box(xx, yy, 1085, 560, 1185, 690)  # plant
         ao = cv2.GaussianBlur(np.clip(occ, 0, 1), (0, 0), 18)
         img *= (1.0 - 0.65 * ao * smoothstep(560, 650, yy))[..., None]
+        # the dark gaps under the sideboard and the sofa
+        gaps = rounded_box(xx, yy, 566, 620, 1074, 641, r=4, soft=6) + rounded_box(xx, yy, 104, 646, 536, 666, r=4, soft=6)
+        img *= (1.0 - 0.85 * np.clip(gaps, 0, 1))[..., None]
 
         # curtains and rod
         for cx0, cx1 in ((515.0, 618.0), (1022.0, 1122.0)):
@@ -672,7 +676,7 @@ class SceneBuilder:
 # Camera
 # --------------------------------------------------------------------------
 
-EXPOSURE_SCALE = 0.6  # scene radiance -> sensor signal at EV 0
+EXPOSURE_SCALE = 0.5  # scene radiance -> sensor signal at EV 0
 FULL_WELL = 2500.0  # photo-electrons at signal 1.0 (sets the shot noise)
 READ_NOISE = 0.0006  # in signal units
 
