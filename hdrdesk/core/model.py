@@ -27,6 +27,11 @@ ARCH_NAME = "hdrdesk-fusionnet-v1"
 class NetConfig:
     widths: tuple[int, ...] = (8, 16, 24, 32, 48)
     temperature: float = 1.0
+    # The logits start from a well-exposedness prior, -(y - 0.5)^2 / (2 sigma^2), and the
+    # network learns a correction to it (its last layer starts at zero). From scratch the
+    # network first has to rediscover that prior, which a 2-core CPU budget cannot afford.
+    exposedness_prior: bool = True
+    prior_sigma: float = 0.2
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -35,7 +40,12 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetConfig":
-        return cls(widths=tuple(int(w) for w in d.get("widths", cls.widths)), temperature=float(d.get("temperature", 1.0)))
+        return cls(
+            widths=tuple(int(w) for w in d.get("widths", cls.widths)),
+            temperature=float(d.get("temperature", 1.0)),
+            exposedness_prior=bool(d.get("exposedness_prior", False)),
+            prior_sigma=float(d.get("prior_sigma", 0.2)),
+        )
 
 
 class ExposureMix(nn.Module):
@@ -76,6 +86,9 @@ class FusionNet(nn.Module):
         self.enc = nn.ModuleList([Block(1 if i == 0 else w[i - 1], w[i]) for i in range(len(w))])
         self.dec = nn.ModuleList([Block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
         self.head = nn.Conv2d(w[0], 1, 3, padding=1)
+        if config.exposedness_prior:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     @property
     def multiple(self) -> int:
@@ -94,7 +107,10 @@ class FusionNet(nn.Module):
         for block, skip in zip(self.dec, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1), k)
-        return self.head(x).view(b, k, h, w)
+        out = self.head(x).view(b, k, h, w)
+        if self.config.exposedness_prior:
+            out = out - (y - 0.5) ** 2 / (2 * self.config.prior_sigma**2)
+        return out
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         m = self.multiple

@@ -1,0 +1,192 @@
+"""Training module on tiny synthetic brackets (no Qt): data, faults, checkpoints, resume, DDP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from conftest import expose, make_scene
+from hdrdesk.core.model import load_model
+from hdrdesk.errors import Cancelled, InputError, ModelError
+from hdrdesk.tasks import TaskState
+from hdrdesk.training.config import TrainConfig
+from hdrdesk.training.data import DataReport, discover_scenes, load_scenes
+from hdrdesk.training.loop import TrainingError, load_checkpoint, save_checkpoint, train
+
+
+def write_bracket(folder: Path, seed: int, evs=(-2.0, 0.0, 2.0), size=(64, 96)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rad = make_scene(*size, seed=seed)
+    for i, ev in enumerate(evs):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), cv2.cvtColor(expose(rad, ev), cv2.COLOR_RGB2BGR))
+    return folder
+
+
+@pytest.fixture
+def data_root(tmp_path) -> Path:
+    root = tmp_path / "data"
+    for i in range(3):
+        write_bracket(root / f"scene{i}", seed=i)
+    return root
+
+
+def tiny_config(data_root: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(data=[str(data_root)], crop=48, frames_per_batch=4, max_exposures=3, steps=4, lr=1e-3, warmup=1,
+                val_every=1000, log_every=1, out=str(out), seed=0, threads=1, val_fraction=0.0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_empty_data_folder_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no usable training brackets"):
+        train(tiny_config(tmp_path / "empty", tmp_path / "out"))
+
+
+def test_bad_scenes_are_skipped_with_a_report(data_root):
+    (data_root / "scene0" / "03.png").write_bytes(b"not an image")  # unreadable file mixed in
+    single = data_root / "single"
+    single.mkdir()
+    cv2.imwrite(str(single / "00.png"), np.zeros((64, 64, 3), np.uint8))
+    write_bracket(data_root / "mixed_sizes", seed=5)
+    cv2.imwrite(str(data_root / "mixed_sizes" / "01.png"), np.zeros((40, 40, 3), np.uint8))
+    report = DataReport()
+    scenes = load_scenes(discover_scenes([data_root], report=report), 512, report)
+    names = {s.name for s in scenes}
+    assert names == {"scene0", "scene1", "scene2"}
+    text = report.summary()
+    assert "single" in text and "mixed_sizes" in text and "03.png" in text
+
+
+def test_short_run_writes_checkpoints_and_log(data_root, tmp_path):
+    events = []
+    result = train(tiny_config(data_root, tmp_path / "run"), on_event=events.append)
+    assert result.step == 4
+    ck = load_checkpoint(result.last_path)
+    assert ck["step"] == 4 and "optimizer" in ck and ck["config"]["crop"] == 48
+    model, card = load_model(result.last_path)
+    assert card["step"] == 4
+    assert (tmp_path / "run" / "log.csv").read_text().count("\n") >= 4
+    assert [e["step"] for e in events if e["type"] == "step"] == [1, 2, 3, 4]
+
+
+def test_every_gamma_variant_trains(data_root, tmp_path):
+    for variant in ("variance", "gradient", "exposedness", "hybrid"):
+        r = train(tiny_config(data_root, tmp_path / variant, steps=1, gamma=variant, w_mefssim=0.0))
+        assert r.step == 1
+
+
+def test_cancel_then_resume_continues_exactly(data_root, tmp_path):
+    straight = train(tiny_config(data_root, tmp_path / "a"))
+    task = TaskState()
+
+    def cancel_after_two(e):
+        if e["type"] == "step" and e["step"] == 2:
+            task.cancel()
+
+    first = train(tiny_config(data_root, tmp_path / "b"), task=task, on_event=cancel_after_two)
+    assert first.cancelled and first.step == 2
+    assert load_checkpoint(first.last_path)["step"] == 2  # the cancelled run's checkpoint loads
+    resumed = train(tiny_config(data_root, tmp_path / "b"), resume=True)
+    assert resumed.step == 4
+    a = straight.model.state_dict()
+    b = resumed.model.state_dict()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"arch": "x", "step": 1})
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(Exception):
+        save_checkpoint(path, {"arch": "x", "step": 2})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path):
+    bad = tmp_path / "other.pt"
+    torch.save({"arch": "resnet", "model": {}}, bad)
+    with pytest.raises(ModelError, match="architecture"):
+        load_model(bad)
+    with pytest.raises(ModelError, match="another architecture"):
+        load_checkpoint(bad)
+    trunc = tmp_path / "trunc.pt"
+    save_checkpoint(trunc, {"arch": "hdrdesk-fusionnet-v1", "model": {}})
+    trunc.write_bytes(trunc.read_bytes()[:40])
+    with pytest.raises(ModelError, match="truncated|not a readable"):
+        load_model(trunc)
+
+
+def test_nan_loss_stops_and_keeps_last_good_weights(data_root, tmp_path, monkeypatch):
+    from hdrdesk.training import objective as obj
+
+    real = obj.Objective.__call__
+    calls = {"n": 0}
+
+    def flaky(self, model, y):
+        calls["n"] += 1
+        loss, terms = real(self, model, y)
+        return (loss * float("nan") if calls["n"] == 3 else loss), terms
+
+    monkeypatch.setattr(obj.Objective, "__call__", flaky)
+    with pytest.raises(TrainingError, match="nan"):
+        train(tiny_config(data_root, tmp_path / "nan"))
+    ck = load_checkpoint(tmp_path / "nan" / "last.pt")
+    assert all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+DDP_WORKER = r"""
+import os, sys, torch
+from hdrdesk.training.config import TrainConfig
+from hdrdesk.training.loop import train
+cfg = TrainConfig(data=[sys.argv[1]], crop=48, frames_per_batch=4, max_exposures=3, steps=3, lr=1e-2, warmup=1,
+                  val_every=1000, log_every=1, out=sys.argv[2], seed=0, threads=1, val_fraction=0.0, device="cpu")
+r = train(cfg)
+torch.save(r.model.state_dict(), os.path.join(sys.argv[2], f"rank{os.environ['RANK']}.pt"))
+torch.distributed.destroy_process_group()
+"""
+
+
+def test_ddp_two_cpu_processes_end_with_identical_weights(data_root, tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(DDP_WORKER)
+    out = tmp_path / "ddp"
+    out.mkdir()
+    port = str(_free_port())
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": "2", "RANK": str(rank),
+               "LOCAL_RANK": str(rank), "OMP_NUM_THREADS": "1"}
+        procs.append(subprocess.Popen([sys.executable, str(script), str(data_root), str(out)], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for p in procs:
+        output, _ = p.communicate(timeout=240)
+        assert p.returncode == 0, output.decode()[-2000:]
+    a = torch.load(out / "rank0.pt")
+    b = torch.load(out / "rank1.pt")
+    start = torch.load(out / "last.pt", weights_only=True)["model"]
+    assert any(not torch.equal(a[k], torch.zeros_like(a[k])) for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert torch.equal(start["head.weight"], a["head.weight"])

@@ -1,0 +1,66 @@
+"""Training configuration: one dataclass, saved inside every checkpoint."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    # data
+    data: list[str] = field(default_factory=list)  # folders of scene folders, scene folders, or folders of images
+    val_scenes: str | None = None  # file naming validation scenes (default: val_scenes.txt inside a data folder)
+    val_root: str | None = None  # where the validation scenes live (default: the first data folder)
+    val_fraction: float = 0.0  # without a val list: hold back this share of scenes (at least one) for validation
+    max_side: int = 512  # scenes are cached with this short side at most (the inference working size)
+    crop: int = 128
+    frames_per_batch: int = 24  # batch size in exposures: B = frames_per_batch // K
+    max_exposures: int = 6
+    pair_prob: float = 0.5  # share of batches that are an under/over pair
+    scale_min: float = 0.5  # random rescale of the cached scene before cropping
+    # objective
+    gamma: str = "hybrid"  # variance | gradient | exposedness | hybrid
+    gamma_window: int = 11
+    gamma_alpha: float = 0.5
+    w_wssim: float = 1.0
+    w_mefssim: float = 1.0  # MEF-SSIM as a second term (0 turns it off)
+    w_luminance: float = 0.5  # keeps fused brightness near a well-exposedness-weighted mean
+    lum_sigma: float = 8.0
+    # model
+    widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
+    init: str = "scratch"  # scratch | default | PATH
+    # optimisation
+    steps: int = 3000
+    lr: float = 2e-3
+    lr_min: float = 1e-4
+    schedule: str = "cosine"  # cosine | constant
+    warmup: int = 100
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # torch threads (0: leave torch's default)
+    # bookkeeping
+    out: str = "runs/default"
+    val_every: int = 250
+    val_tracks: list[str] = field(default_factory=lambda: ["pair", "seq"])
+    val_max_side: int = 0  # 0: validate at full scene resolution
+    log_every: int = 25
+    name: str = "model"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,225 @@
+"""Fine-tuning on a user's photos, and one-bracket refinement (test-time adaptation).
+
+Both use the training loop's objective; both keep the starting model unless
+the new weights score better, so they never make things worse on the data
+they were judged on.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from hdrdesk.core.gamma import GammaParams
+from hdrdesk.errors import InputError
+from hdrdesk.tasks import TaskState, null_task
+from hdrdesk.training.config import TrainConfig
+
+
+@dataclass
+class FinetuneRequest:
+    folders: list[str]
+    init: str = "default"  # default | model path
+    steps: int = 200
+    lr: float = 2e-4
+    gamma: str = "hybrid"
+    gamma_window: int = 11
+    gamma_alpha: float = 0.5
+    val_fraction: float = 0.25
+    crop: int = 128
+    frames_per_batch: int = 16
+    name: str | None = None
+    device: str | None = None
+    out_dir: str | None = None  # run folder (default: user data folder/runs/<name>)
+    save: bool = True  # CLI saves into the model folder; the GUI asks first ('Keep as...')
+    val_every: int = 0  # 0: at the end only (and at the start)
+
+
+@dataclass
+class FinetuneOutcome:
+    name: str
+    run_dir: Path
+    best_path: Path | None
+    saved_path: Path | None
+    before: dict | None
+    after: dict | None
+    val_scenes: list[str] = field(default_factory=list)
+    train_scenes: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [f"fine-tuned model: {self.name}"]
+        if self.val_scenes:
+            lines.append("held back for validation: " + ", ".join(self.val_scenes))
+        if self.before and self.after:
+            lines.append(f"validation MEF-SSIM: before {self.before['mean']:.4f}, after {self.after['mean']:.4f}")
+            for track in ("pair", "seq"):
+                for scene, q in (self.after.get("per_scene", {}).get(track, {}) or {}).items():
+                    b = self.before["per_scene"][track][scene]
+                    lines.append(f"  {track:4} {scene}: {b:.4f} -> {q:.4f}")
+        if self.saved_path:
+            lines.append(f"saved: {self.saved_path}")
+        lines.append(f"time: {self.seconds:.0f} s")
+        return "\n".join(lines)
+
+
+def finetune_config(req: FinetuneRequest) -> TrainConfig:
+    from hdrdesk.paths import user_data_dir
+
+    name = req.name or datetime.now().strftime("finetune-%Y%m%d-%H%M%S")
+    init = req.init
+    return TrainConfig(
+        data=list(req.folders), val_scenes=None, val_fraction=req.val_fraction, crop=req.crop,
+        frames_per_batch=req.frames_per_batch, gamma=req.gamma, gamma_window=req.gamma_window,
+        gamma_alpha=req.gamma_alpha, init=init, steps=req.steps, lr=req.lr, schedule="constant", warmup=0,
+        device=req.device or "auto", out=req.out_dir or str(user_data_dir() / "runs" / name),
+        val_every=req.val_every or req.steps, name=name, log_every=max(1, min(10, req.steps // 20 or 1)),
+    )
+
+
+def run_finetune(req: FinetuneRequest, task: TaskState | None = None, on_event: Callable[[dict], None] | None = None) -> FinetuneOutcome:
+    """Fine-tune, validate on held-back brackets, and (if ``req.save``) store the best model."""
+    from hdrdesk.core.model import load_model
+    from hdrdesk.training.loop import train
+
+    cfg = finetune_config(req)
+    t0 = time.perf_counter()
+    names: dict[str, list[str]] = {}
+
+    def relay(e: dict) -> None:
+        if e["type"] == "data":
+            names["train"], names["val"] = e["train"], e["val"]
+        if on_event:
+            on_event(e)
+
+    result = train(cfg, task=task, on_event=relay)
+    saved = None
+    if req.save and result.best_path is not None and not result.cancelled:
+        from hdrdesk.model_store import save_model
+
+        model, card = load_model(result.best_path)
+        saved = save_model(model, cfg.name, finetune_card(cfg, result.initial_scores, card.get("scores"), names, int(card.get("step", 0))))
+    after = result.final_scores
+    if result.best_path is not None:
+        try:
+            after = torch.load(result.best_path, map_location="cpu", weights_only=True).get("scores", after)
+        except Exception:
+            pass
+    return FinetuneOutcome(cfg.name, Path(cfg.out), result.best_path, saved, result.initial_scores, after,
+                           names.get("val", []), names.get("train", []), result.cancelled, time.perf_counter() - t0)
+
+
+def finetune_card(cfg: TrainConfig, before: dict | None, after: dict | None, names: dict, step: int) -> dict:
+    strip = lambda s: {k: v for k, v in (s or {}).items() if k != "per_scene"} or None  # noqa: E731
+    return {
+        "base": cfg.init, "data": cfg.data, "train_brackets": names.get("train", []), "val_brackets": names.get("val", []),
+        "steps": cfg.steps, "best_step": step, "lr": cfg.lr, "gamma": cfg.gamma,
+        "scores_before": strip(before), "scores": strip(after),
+    }
+
+
+# ------------------------------------------------------------------ refine one bracket
+
+
+@dataclass
+class RefineOutcome:
+    model: torch.nn.Module  # the refined copy (or the original when discarded)
+    before: float
+    after: float
+    kept: bool
+    steps: int
+    seconds: float
+
+
+def _bracket_luma(frames_rgb: Sequence[np.ndarray], size: int) -> np.ndarray:
+    from hdrdesk.core.color import luma
+
+    out = []
+    for rgb in frames_rgb:
+        y = luma(rgb)
+        h, w = y.shape
+        if min(h, w) > size:
+            s = size / min(h, w)
+            y = cv2.resize(y, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        out.append(y)
+    return np.stack(out)
+
+
+def refine_bracket(
+    model: torch.nn.Module,
+    frames_rgb: Sequence[np.ndarray],
+    steps: int = 40,
+    seconds: float = 20.0,
+    lr: float = 3e-4,
+    gamma: GammaParams = GammaParams(),
+    score_size: int = 512,
+    task: TaskState | None = None,
+    on_event: Callable[[dict], None] | None = None,
+) -> RefineOutcome:
+    """Adapt a copy of ``model`` to one bracket (float RGB frames, darkest first) for a few seconds.
+
+    The bracket's MEF-SSIM (at ``score_size`` short side) is measured before and after; a
+    refinement that does not raise it is discarded and the original model returned.
+    """
+    from hdrdesk.core.pyramid import blend_torch  # noqa: F401  (imported by Objective too)
+    from hdrdesk.training.data import CropSampler, Scene
+    from hdrdesk.training.objective import Objective
+    from hdrdesk.training.validate import Validator, _Case, _to_uint8
+    from hdrdesk.core.color import rgb_to_ycbcr
+    from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
+
+    task = task or null_task()
+    if len(frames_rgb) < 2:
+        raise InputError("refining needs a bracket of two or more exposures")
+    t0 = time.perf_counter()
+    small = []
+    for rgb in frames_rgb:
+        h, w = rgb.shape[:2]
+        s = min(1.0, score_size / min(h, w))
+        small.append(_to_uint8(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else rgb))
+    case = _Case("bracket", "seq", [rgb_to_ycbcr(x.astype(np.float32) / 255.0) for x in small], np.stack([rgb_to_gray_matlab(x) for x in small]))
+    scorer = Validator([], ())
+    scorer.working_size = score_size
+
+    def score(m: torch.nn.Module) -> float:
+        m.eval()
+        return mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(scorer.fuse_case(m, case))))
+
+    before = score(model)
+    work = copy.deepcopy(model).cpu().train()
+    luma_stack = _bracket_luma(frames_rgb, score_size)
+    crop = min(128, min(luma_stack.shape[1:]) // 16 * 16)
+    if crop < 32:
+        raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
+    sampler = CropSampler([Scene("bracket", [], None, luma_stack)], crop, 16, luma_stack.shape[0], 0.0, 0.7, 0)
+    sampler.max_exposures = luma_stack.shape[0]
+    objective = Objective(gamma, 1.0, 1.0, 0.3)
+    opt = torch.optim.Adam(work.parameters(), lr=lr)
+    done = 0
+    for done in range(1, steps + 1):
+        task.check()
+        y = sampler.sample()
+        loss, terms = objective(work, y)
+        if not torch.isfinite(loss):
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        task.report(done / steps, f"refining: step {done}/{steps}")
+        if on_event:
+            on_event({"type": "step", "step": done, "loss": float(loss.detach()), **terms})
+        if time.perf_counter() - t0 > seconds:
+            break
+    work.eval()
+    after = score(work)
+    kept = after > before
+    return RefineOutcome(work if kept else model, before, after if kept else before, kept, done, time.perf_counter() - t0)

@@ -1,0 +1,298 @@
+"""The training loop (nanoGPT-style): config in, one checkpoint dict out, resume, keep the best.
+
+Runs the same from the CLI, the GUI (a worker thread passing a TaskState and
+an event callback) and tests. Under ``torchrun`` it uses
+DistributedDataParallel (gloo on CPU, NCCL on GPUs) with no code changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from hdrdesk import __version__
+from hdrdesk.core.device import pick_device
+from hdrdesk.core.gamma import GammaParams
+from hdrdesk.core.io import atomic_write_bytes
+from hdrdesk.core.model import ARCH_NAME, FusionNet, NetConfig, load_model
+from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError
+from hdrdesk.tasks import TaskState, null_task
+from hdrdesk.training.config import TrainConfig
+from hdrdesk.training.data import CropSampler, DataReport, discover_scenes, load_scenes, read_scene_list
+from hdrdesk.training.objective import Objective
+
+EventCallback = Callable[[dict], None]
+
+
+class TrainingError(HDRDeskError):
+    """Training stopped on a fault (NaN loss, out of memory); the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    step: int
+    best_score: float | None
+    best_path: Path | None
+    last_path: Path
+    initial_scores: dict | None = None
+    final_scores: dict | None = None
+    history: list[dict] = field(default_factory=list)
+    cancelled: bool = False
+    model: torch.nn.Module | None = None  # the trained weights in memory (last step)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _dist() -> tuple[bool, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return world > 1, int(os.environ.get("RANK", "0")), world
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def save_checkpoint(path: Path, ckpt: dict) -> Path:
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return atomic_write_bytes(path, buf.getvalue(), overwrite=True)
+
+
+def export_model(path: Path, model: FusionNet, card: dict | None = None, overwrite: bool = True) -> Path:
+    """A stand-alone model file (weights and a card, no optimizer): what the app loads."""
+    buf = io.BytesIO()
+    torch.save({"arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(), **(card or {})}, buf)
+    return atomic_write_bytes(path, buf.getvalue(), overwrite=overwrite)
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("arch") != ARCH_NAME:
+        raise ModelError(f"{path}: checkpoint of another architecture ({ckpt.get('arch') if isinstance(ckpt, dict) else type(ckpt).__name__})")
+    return ckpt
+
+
+def _rng_state(sampler: CropSampler) -> dict:
+    v, state, gauss = sampler.rng.getstate()
+    return {"py": [v, list(state), gauss], "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(sampler: CropSampler, st: dict) -> None:
+    v, state, gauss = st["py"]
+    sampler.rng.setstate((v, tuple(state), gauss))
+    torch.set_rng_state(st["torch"])
+
+
+def initial_model(cfg: TrainConfig) -> FusionNet:
+    if cfg.init == "scratch":
+        return FusionNet(NetConfig(widths=tuple(cfg.widths)))
+    from hdrdesk.paths import default_model_path
+
+    path = default_model_path() if cfg.init == "default" else Path(cfg.init)
+    model, _ = load_model(path)
+    return model
+
+
+def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[list, list]:
+    """Training and validation scenes (validation never trained on)."""
+    report = report or DataReport()
+    if not cfg.data:
+        raise InputError("no training data given (--data DIR)")
+    val_names: list[str] = []
+    val_file = cfg.val_scenes
+    if val_file is None:
+        for d in cfg.data:
+            cand = Path(d) / "val_scenes.txt"
+            if cand.is_file():
+                val_file = str(cand)
+                break
+    if val_file:
+        if not Path(val_file).is_file():
+            raise InputError(f"{val_file}: validation list not found")
+        val_names = read_scene_list(val_file)
+    train_sc = discover_scenes(cfg.data, exclude=val_names, report=report)
+    if val_names:
+        val_sc = discover_scenes([cfg.val_root] if cfg.val_root else cfg.data, only=val_names)
+        if not val_sc:
+            raise InputError(f"{val_file}: none of its {len(val_names)} validation scenes is in " + ", ".join(cfg.data))
+        val_sc = load_scenes(val_sc, 0)
+    else:
+        rng = random.Random(cfg.seed)
+        n_val = max(1, round(len(train_sc) * cfg.val_fraction)) if cfg.val_fraction > 0 and len(train_sc) > 1 else 0
+        order = list(range(len(train_sc)))
+        rng.shuffle(order)
+        held = set(order[:n_val])
+        val_sc = load_scenes([s for i, s in enumerate(train_sc) if i in held], 0)
+        train_sc = [s for i, s in enumerate(train_sc) if i not in held]
+    train_sc = load_scenes(train_sc, cfg.max_side, report)
+    if not train_sc:
+        raise InputError("no usable training brackets found in " + ", ".join(cfg.data) + (f" ({report.summary()})" if report.skipped else ""))
+    return train_sc, val_sc
+
+
+# ------------------------------------------------------------------ the loop
+
+
+def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallback | None = None, resume: bool = False) -> TrainResult:
+    """Train (or fine-tune) a model as ``cfg`` says. See module doc."""
+    from hdrdesk.training.validate import Validator
+
+    task = task or null_task()
+    emit = on_event or (lambda e: None)
+    distributed, rank, world = _dist()
+    if distributed and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo"
+        torch.distributed.init_process_group(backend)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if distributed and torch.cuda.is_available() and cfg.device != "cpu":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    else:
+        device = pick_device(cfg.device)
+    main = rank == 0
+    out = Path(cfg.out)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+
+    task.report(0.0, "Reading brackets")
+    report = DataReport()
+    train_sc, val_sc = prepare_data(cfg, report)
+    emit({"type": "data", "train": [s.name for s in train_sc], "val": [s.name for s in val_sc], "report": report.summary()})
+    sampler = CropSampler(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank)
+    validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
+
+    model = initial_model(cfg).to(device)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start, best = 0, None
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if resume:
+        if not last_path.is_file():
+            raise InputError(f"{last_path}: nothing to resume")
+        ck = load_checkpoint(last_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start, best = int(ck["step"]), ck.get("best_score")
+        if "rng" in ck:
+            _set_rng_state(sampler, ck["rng"])
+    ddp_model = model
+    if distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    objective = Objective(GammaParams(cfg.gamma, cfg.gamma_window, 1.5, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma)
+
+    def checkpoint(step: int) -> dict:
+        return {
+            "arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "config": cfg.to_dict(), "step": step, "best_score": best,
+            "code_version": __version__, "rng": _rng_state(sampler), "name": cfg.name,
+        }
+
+    initial_scores = None
+    if validator is not None and start == 0:
+        task.report(0.0, "Scoring the starting model")
+        initial_scores = validator.score(model)
+        emit({"type": "val", "step": 0, **{k: v for k, v in initial_scores.items() if k != "per_scene"}})
+        # The starting weights are the bar to clear: best.pt never scores below them.
+        best = initial_scores["mean"]
+        save_checkpoint(best_path, {**checkpoint(0), "scores": initial_scores})
+    history: list[dict] = []
+    log_csv = out / "log.csv"
+    t0 = time.perf_counter()
+    step = start
+    final_scores = None
+    good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        for step in range(start, cfg.steps):
+            task.check()
+            lr = lr_at(cfg, step)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            y = sampler.sample().to(device)
+            try:
+                loss, terms = objective(ddp_model, y)
+                if not torch.isfinite(loss):
+                    raise TrainingError(f"loss became {float(loss.detach())} at step {step}; stopped and kept the last good weights")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+            except torch.cuda.OutOfMemoryError:
+                raise TrainingError("the GPU ran out of memory: lower frames per batch or crop size, or train on the CPU") from None
+            if not all(torch.isfinite(p).all() for p in model.parameters()):
+                model.load_state_dict(good_state)
+                raise TrainingError(f"weights became non-finite at step {step}; stopped and kept the last good weights")
+            if step % 50 == 0:
+                good_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            done = step + 1
+            step = done  # from here on, a cancel or fault checkpoints the weights after this step
+            elapsed = time.perf_counter() - t0
+            rate = (done - start) / max(elapsed, 1e-6)
+            eta = (cfg.steps - done) / max(rate, 1e-9)
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                rec = {"type": "step", "step": done, "loss": float(loss.detach()), "lr": lr, "k": int(y.shape[1]), "eta_s": eta, **terms}
+                history.append(rec)
+                emit(rec)
+                if main:
+                    new = not log_csv.exists()
+                    with log_csv.open("a", newline="") as fh:
+                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
+                        if new:
+                            wr.writeheader()
+                        wr.writerow(rec)
+            task.report(done / cfg.steps, f"step {done}/{cfg.steps}, loss {float(loss.detach()):.4f}, about {eta:.0f} s left")
+            if validator is not None and (done % cfg.val_every == 0 or done == cfg.steps):
+                scores = validator.score(model)
+                final_scores = scores
+                val_rec = {"type": "val", "step": done, **{k: v for k, v in scores.items() if k != "per_scene"}}
+                emit(val_rec)
+                with log_csv.open("a", newline="") as fh:
+                    csv.writer(fh).writerow([done, "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
+                if best is None or scores["mean"] > best:
+                    best = scores["mean"]
+                    save_checkpoint(best_path, {**checkpoint(done), "scores": scores})
+                    emit({"type": "best", "step": done, "score": best})
+            if main and (done % cfg.val_every == 0):
+                save_checkpoint(last_path, checkpoint(done))
+    except Cancelled:
+        if main:
+            save_checkpoint(last_path, checkpoint(step))
+        emit({"type": "cancelled", "step": step})
+        return TrainResult(out, step, best, best_path if best_path.exists() else None, last_path, initial_scores, final_scores, history, cancelled=True, model=model)
+    except TrainingError:
+        if main:
+            model.load_state_dict(good_state)
+            save_checkpoint(last_path, checkpoint(step))
+        raise
+    if main:
+        save_checkpoint(last_path, checkpoint(step))
+        if validator is None:  # nothing to choose by: the last weights are the best we know
+            save_checkpoint(best_path, checkpoint(step))
+    if distributed:
+        torch.distributed.barrier()
+    emit({"type": "done", "step": step, "best": best})
+    return TrainResult(out, step, best, best_path if best_path.exists() else None, last_path, initial_scores, final_scores, history, model=model)

@@ -1,0 +1,69 @@
+"""The unsupervised objective.
+
+    L = w_wssim * (1 - mean_x sum_k gamma_k(x) SSIM_x(F, Y_k))      (the paper's weighted SSIM)
+      + w_mefssim * (1 - MEF-SSIM(F; Y_1..Y_K))                     (optional second term)
+      + w_luminance * mean |G_s * F - G_s * R|                       (natural brightness)
+
+F is the Laplacian-pyramid blend of the exposures by the network's weights
+(the same operator the app uses), R the per-pixel well-exposedness-weighted
+mean of the exposures and G_s a wide Gaussian, so the luminance term only
+constrains low frequencies: MEF-SSIM has no luminance term and on its own
+lets brightness drift.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from hdrdesk.core.gamma import GammaParams, gamma_maps
+from hdrdesk.core.losses import weighted_ssim_loss
+from hdrdesk.core.mefssim import mef_ssim_torch
+from hdrdesk.core.pyramid import blend_torch
+
+
+def exposedness_reference(y: torch.Tensor, sigma: float = 0.2) -> torch.Tensor:
+    """(B, K, H, W) -> (B, 1, H, W): mean of the exposures weighted by exp(-(y-0.5)^2 / 2 sigma^2)."""
+    w = torch.exp(-((y - 0.5) ** 2) / (2 * sigma * sigma)) + 1e-6
+    return (w * y).sum(1, keepdim=True) / w.sum(1, keepdim=True)
+
+
+def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    r = max(1, int(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-(t**2) / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = x.shape[1]
+    pad = min(r, x.shape[-1] - 1, x.shape[-2] - 1)
+    x = F.pad(x, (r, r, r, r), mode="replicate") if pad < r else F.pad(x, (r, r, r, r), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+class Objective:
+    """Callable computing the loss terms for a batch of exposures."""
+
+    def __init__(self, gamma: GammaParams, w_wssim: float = 1.0, w_mefssim: float = 1.0, w_luminance: float = 0.5, lum_sigma: float = 8.0) -> None:
+        self.gamma = gamma
+        self.w_wssim = w_wssim
+        self.w_mefssim = w_mefssim
+        self.w_luminance = w_luminance
+        self.lum_sigma = lum_sigma
+
+    def __call__(self, model: torch.nn.Module, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        weights = model(y)
+        fused = blend_torch(y, weights).clamp(0.0, 1.0)
+        terms: dict[str, torch.Tensor] = {}
+        loss = fused.new_zeros(())
+        if self.w_wssim:
+            g = gamma_maps(y, self.gamma)
+            terms["wssim"] = weighted_ssim_loss(fused, y, g)
+            loss = loss + self.w_wssim * terms["wssim"]
+        if self.w_mefssim:
+            terms["mefssim"] = 1.0 - mef_ssim_torch(y, fused, data_range=1.0).mean()
+            loss = loss + self.w_mefssim * terms["mefssim"]
+        if self.w_luminance:
+            ref = exposedness_reference(y)
+            terms["luminance"] = (_gaussian(fused, self.lum_sigma) - _gaussian(ref, self.lum_sigma)).abs().mean()
+            loss = loss + self.w_luminance * terms["luminance"]
+        return loss, {k: float(v.detach()) for k, v in terms.items()}
