@@ -20,16 +20,25 @@ class CliError(Exception):
     """Bad usage or input: one line on stderr, exit code 2."""
 
 
-def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = True) -> None:
+def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = True, align_default: bool = True) -> None:
     p.add_argument("--method", choices=("cnn", "mertens"), default="cnn", help="fusion method: the network (default) or OpenCV's Mertens exposure fusion")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="model file (default: the shipped model)")
-    p.add_argument("--no-align", action="store_true", help="do not align the frames (alignment is on by default)")
+    if align_default:
+        p.add_argument("--no-align", dest="align", action="store_false", help="do not align the frames (alignment is on by default)")
+    else:
+        p.add_argument(
+            "--align", dest="align", action="store_true",
+            help="align the frames first (off by default here: the evaluation data is pre-registered, and the anchor scores "
+            "were measured on the frames as shipped, without alignment)",
+        )
+        p.add_argument("--no-align", dest="align", action="store_false", help="do not align (the default here)")
+    p.set_defaults(align=align_default)
     p.add_argument("--working-size", type=int, default=512, metavar="N", help="short side, in pixels, of the copy the network sees (default 512)")
     p.add_argument("--device", default=None, metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
     if with_output_format:
-        p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8)")
+        p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8; JPEG is always 8)")
         p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,25 +52,44 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"HDRDesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("fuse", help="fuse one bracket into an image", description="Fuse one bracket (two or more exposures of one scene) into one image.")
+    p = sub.add_parser(
+        "fuse", help="fuse one bracket into an image",
+        description="Fuse one bracket (two or more exposures of one scene) into one image. Frames are ordered darkest "
+        "first (by EXIF exposure, else by brightness), aligned to the middle exposure unless --no-align (what was done is "
+        "reported on stderr), fused, and written atomically. Errors: one line on stderr, exit code 2.",
+        epilog="example: hdrdesk fuse under.jpg over.jpg -o fused.jpg",
+    )
     p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="exposures (JPEG/PNG/TIFF) or a folder of them; any order")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file: .png, .tif/.tiff or .jpg/.jpeg")
     _add_fusion_options(p)
     p.add_argument("--save-weights", type=Path, default=None, metavar="DIR", help="also write each exposure's weight map as a 16-bit PNG into DIR")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took on stderr")
 
-    p = sub.add_parser("batch", help="fuse every bracket folder under a folder", description="Fuse every bracket folder under DIR into OUTDIR/<folder>.<ext>.")
+    p = sub.add_parser(
+        "batch", help="fuse every bracket folder under a folder",
+        description="Fuse every bracket folder under DIR into OUTDIR/<folder>.<ext>. A folder that fails is reported "
+        "(one line on stderr) and the others go on; exit code 1 if any failed, 0 otherwise.",
+        epilog="example: hdrdesk batch shoots/ -o fused/ --format jpg",
+    )
     p.add_argument("folder", type=Path, metavar="DIR", help="a folder of bracket folders (or a single bracket folder)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="output folder (created if missing)")
     p.add_argument("--format", choices=("png", "tif", "jpg"), default="jpg", help="output format (default jpg)")
     _add_fusion_options(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("eval", help="score fusion on a folder of scenes with MEF-SSIM", description="Fuse every scene folder under DIR and print per-scene and mean MEF-SSIM.")
+    p = sub.add_parser(
+        "eval", help="score fusion on a folder of scenes with MEF-SSIM",
+        description="Fuse every scene folder under DIR and print per-scene and mean MEF-SSIM (3-scale, Ma et al. 2015). "
+        "Convention of shared/data/anchors.md: the fused result is rounded to 8 bits, converted to gray with MATLAB's "
+        "rgb2gray and scored against the same 8-bit gray frames that were fused. Frames are not aligned unless --align.",
+        epilog="example: hdrdesk eval shared/data/brackets --scenes shared/data/brackets/val_scenes.txt --method mertens --track pair",
+    )
     p.add_argument("folder", type=Path, metavar="DIR", help="folder of scene folders (layout of shared/data/brackets)")
-    p.add_argument("--track", choices=("seq", "pair"), default="seq", help="seq: all exposures; pair: the scene's under/over pair (default seq)")
+    p.add_argument("--track", choices=("seq", "pair"), default="seq", help="seq: all exposures; pair: the scene's under/over pair (manifest's mefb_pair, else darkest and brightest) (default seq)")
     p.add_argument("--scenes", default=None, metavar="FILE|LIST", help="only these scenes: a file with one per line (e.g. val_scenes.txt) or a comma-separated list")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
-    p.add_argument("--mertens-weights", default="1,1,0", metavar="C,S,E", help="Mertens contrast,saturation,exposure weights (default 1,1,0)")
-    _add_fusion_options(p, with_output_format=False)
+    p.add_argument("--mertens-weights", default="1,1,0", metavar="C,S,E", help="with --method mertens: contrast,saturation,exposure weights (default 1,1,0 = createMergeMertens())")
+    _add_fusion_options(p, with_output_format=False, align_default=False)
 
     p = sub.add_parser("info", help="versions, device and model in use", description="Print versions, the compute device and the model in use.")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="model to describe (default: the shipped model)")
@@ -85,30 +113,69 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------ commands
 
 
+def _print_alignment(alignment, align_on: bool) -> None:
+    if not align_on:
+        print("align: off", file=sys.stderr)
+        return
+    for info in alignment:
+        if info.note != "reference":
+            print(f"align: {info.describe()}", file=sys.stderr)
+
+
 def cmd_fuse(args: argparse.Namespace) -> int:
-    from hdrdesk.core.fusion import FusionOptions, fuse_frames
+    import time
+
+    from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion, prepare_fusion
     from hdrdesk.core.io import check_output_path, expand_inputs, load_bracket, write_image
 
+    t0 = time.perf_counter()
     inputs = expand_inputs(args.images)
     check_output_path(args.output, inputs, args.overwrite)
     if args.save_weights is not None and args.save_weights.exists() and not args.save_weights.is_dir():
         raise CliError(f"{args.save_weights}: --save-weights must be a folder")
-    frames = load_bracket(inputs)
+    if args.model is not None and not args.model.is_file():
+        raise CliError(f"{args.model}: model file not found")
+    if not 1 <= args.quality <= 100:
+        raise CliError(f"--quality {args.quality}: must be 1-100")
     options = FusionOptions(
         method=args.method, model_path=args.model, working_size=args.working_size,
-        align=not args.no_align, device=args.device, keep_weights=args.save_weights is not None,
+        align=args.align, device=args.device, keep_weights=args.save_weights is not None,
     )
-    result = fuse_frames(frames, options)
-    for info in result.alignment:
-        if info.applied or info.note.startswith("alignment"):
-            print(f"align: {info.describe()}", file=sys.stderr)
-    reference = frames[len(frames) // 2]
-    write_image(args.output, result.image, bits=args.bits, quality=args.quality, exif=reference.exif_bytes, overwrite=args.overwrite)
-    if args.save_weights is not None and result.weights is not None:
+    options.validate()
+    # torch takes ~1.3 s to import: do it (and load the model) while the frames decode and align
+    preload = ModelPreloader(args.model, args.device) if args.method == "cnn" else None
+    frames = load_bracket(inputs)
+    t_load = time.perf_counter()
+    n_frames = len(frames)
+    prep = prepare_fusion(frames, options, keep_frames=args.save_weights is not None)
+    _print_alignment(prep.alignment, options.align)
+    t_prep = time.perf_counter()
+    if preload is not None:
+        preload.result()  # a model error surfaces here, as itself
+    t_model = time.perf_counter()
+    reference_exif = frames[len(frames) // 2].exif_bytes
+    del frames
+    result = finish_fusion(prep)
+    del prep
+    t_fused = time.perf_counter()
+    image, weights, fused_frames = result.image, result.weights, result.frames
+    h, w = image.shape[:2]
+    result.image = result.weights = None  # type: ignore[assignment]
+    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite)
+    del image
+    if args.save_weights is not None and weights is not None:
         args.save_weights.mkdir(parents=True, exist_ok=True)
-        for frame, w in zip(result.frames, result.weights):
-            write_image(args.save_weights / f"weight_{frame.path.stem}.png", w, bits=16, overwrite=True)
-    print(f"wrote {args.output} ({result.method}, {result.image.shape[1]}x{result.image.shape[0]}, {len(frames)} exposures)")
+        for frame, wmap in zip(fused_frames, weights):
+            write_image(args.save_weights / f"weight_{frame.path.stem}.png", wmap, bits=16, overwrite=True)
+    t_end = time.perf_counter()
+    if getattr(args, "verbose", False):
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+        print(
+            f"time: read {t_load - t0:.2f} s, prepare {t_prep - t_load:.2f} s, waiting for the model {t_model - t_prep:.2f} s, "
+            f"fuse {t_fused - t_model:.2f} s, write {t_end - t_fused:.2f} s ({stages})",
+            file=sys.stderr,
+        )
+    print(f"wrote {args.output} ({result.method}, {w}x{h}, {n_frames} exposures)")
     return 0
 
 
@@ -191,8 +258,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     return cmd_gui(args)
 
 
+def _runtime_defaults() -> None:
+    """Threading defaults for a shared, small CPU (set before torch is imported; the user's env wins).
+
+    OMP_WAIT_POLICY=PASSIVE: torch's OpenMP threads sleep instead of spinning between
+    operations, so they do not steal the cores from OpenCV, from our own pipeline
+    threads or from other programs (on a busy 2-core machine spinning made the network
+    2-3x slower).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _runtime_defaults()
     # No subcommand: the GUI, with any paths given as images to load.
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-") or argv[0] in ("--smoke-test",)):
         argv = ["gui", *argv]

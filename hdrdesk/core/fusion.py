@@ -6,10 +6,17 @@ filter, guided by each exposure's full-resolution luma, lifts them to full
 resolution; they are renormalised; the lumas are blended with a Laplacian
 pyramid; chroma is fused per pixel with the DeepFuse/MEF-Net rule
 ``C_f = sum_k C_k |C_k - 0.5| / sum_k |C_k - 0.5|``.
+
+Speed and memory: full-resolution work is done with OpenCV (SIMD, multi-threaded,
+releases the GIL) on float32 planes, in row strips where a whole-frame temporary
+would be large, without float64 temporaries. This module does not import torch
+until the network is needed (``hdrdesk fuse`` imports torch in a background thread
+while the frames decode), and the Mertens method never imports it.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,16 +27,15 @@ import cv2
 import numpy as np
 
 from hdrdesk.core.align import AlignInfo, align_frames
-from hdrdesk.core.color import rgb_to_ycbcr, ycbcr_to_rgb
-from hdrdesk.core.guided import guided_upsample
+from hdrdesk.core.guided import guided_coefficients
 from hdrdesk.core.io import Frame, check_bracket
-from hdrdesk.core.pyramid import blend_cv
 from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 
 METHODS = ("cnn", "mertens")
 CHROMA_EPS = 1e-4
 WEIGHT_EPS = 1e-6
+STRIP_PIXELS = 1 << 21  # pixels per row strip of the colour conversion (~8 MB of float32 per plane)
 
 
 @dataclass
@@ -44,6 +50,9 @@ class FusionOptions:
     guided_radius: int = 2
     guided_eps: float = 1e-3
     keep_weights: bool = True  # return full-resolution weight maps
+    # An already-loaded network (torch.nn.Module), e.g. a model being trained: used as is
+    # (its own device, its current weights) instead of loading ``model_path``.
+    model: object | None = field(default=None, repr=False, compare=False)
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -91,6 +100,32 @@ def forget_models() -> None:
         _MODEL_CACHE.clear()
 
 
+class ModelPreloader:
+    """Import torch and load a model in a background thread while the caller decodes frames.
+
+    ``result()`` waits and returns what :func:`get_model` returns (re-raising its error).
+    The model lands in :func:`get_model`'s cache, so a later ``fuse_frames`` finds it.
+    """
+
+    def __init__(self, model_path: Path | None = None, device: str | None = None) -> None:
+        self._out: tuple | None = None
+        self._exc: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(model_path, device), name="hdrdesk-model-load", daemon=True)
+        self._thread.start()
+
+    def _run(self, model_path, device) -> None:
+        try:
+            self._out = get_model(model_path, device)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._exc = exc
+
+    def result(self):
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        return self._out
+
+
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
     """(h, w) of the copy the network sees; never larger than the image."""
     short = min(height, width)
@@ -100,15 +135,34 @@ def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]
     return max(1, round(height * s)), max(1, round(width * s))
 
 
+def _inference_copy(model):
+    """The network as it runs fastest on a CPU: a channels-last copy (same weights, same results).
+
+    A copy, so a model being trained is neither changed nor cached stale.
+    """
+    import torch
+
+    try:
+        dev = next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        return model
+    if dev.type != "cpu":
+        return model
+    return copy.deepcopy(model).to(memory_format=torch.channels_last)
+
+
 def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """Network weights for (K, h, w) float32 luma -> (K, h, w) float32."""
     import torch
 
     dev = device or next(model.parameters()).device
+    net = _inference_copy(model)
     with torch.inference_mode():
-        x = torch.from_numpy(np.ascontiguousarray(luma_low))[None].to(dev)
-        w = model(x)[0].float().cpu().numpy()
-    return w
+        x = torch.from_numpy(np.ascontiguousarray(luma_low, dtype=np.float32))[None].to(dev)
+        if torch.device(dev).type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        w = net(x)[0].float().cpu().numpy()
+    return np.ascontiguousarray(w)
 
 
 def lift_weights(
@@ -118,41 +172,174 @@ def lift_weights(
     k = len(luma_full)
     h, w = luma_full[0].shape
     out = np.empty((k, h, w), np.float32)
+    a_full = b_full = None
     for i in range(k):
         if w_low.shape[1:] == (h, w):
             out[i] = w_low[i]
         else:
-            out[i] = guided_upsample(luma_low[i], w_low[i], luma_full[i], radius, eps)
-    np.maximum(out, 0.0, out=out)
-    total = out.sum(axis=0)
-    total += WEIGHT_EPS
-    out /= total
+            # guided.guided_upsample, into preallocated planes
+            a, b = guided_coefficients(
+                np.ascontiguousarray(luma_low[i], dtype=np.float32), np.ascontiguousarray(w_low[i], dtype=np.float32), radius, eps
+            )
+            if a_full is None:
+                a_full = np.empty((h, w), np.float32)
+                b_full = np.empty((h, w), np.float32)
+            cv2.resize(a, (w, h), dst=a_full, interpolation=cv2.INTER_LINEAR)
+            cv2.resize(b, (w, h), dst=b_full, interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(a_full, np.ascontiguousarray(luma_full[i], dtype=np.float32), dst=out[i])
+            cv2.add(out[i], b_full, dst=out[i])
+        cv2.max(out[i], 0.0, dst=out[i])
+    del a_full, b_full
+    total = np.full((h, w), WEIGHT_EPS, np.float32)
+    for i in range(k):
+        cv2.add(total, out[i], dst=total)
+    for i in range(k):
+        cv2.divide(out[i], total, dst=out[i])
     return out
 
 
 def fuse_luma_chroma(ys: Sequence[np.ndarray], cbs: Sequence[np.ndarray], crs: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
     """Luma by pyramid blending of ``weights``; chroma by the |C - 0.5| rule. Returns RGB."""
+    from hdrdesk.core.pyramid import blend_cv
+
     y = blend_cv(list(ys), list(weights))
-    return ycbcr_to_rgb(y, _fuse_chroma(cbs), _fuse_chroma(crs))
+    return _ycbcr_to_rgb(y, _fuse_chroma(cbs), _fuse_chroma(crs))
 
 
 def _fuse_chroma(cs: Sequence[np.ndarray]) -> np.ndarray:
-    num = np.zeros_like(cs[0])
-    den = np.zeros_like(cs[0])
+    acc = _ChromaAccumulator(cs[0].shape)
     for c in cs:
-        wt = np.abs(c - 0.5)
-        wt += CHROMA_EPS
-        den += wt
-        wt *= c
-        num += wt
-    return num / den
+        acc.add(np.ascontiguousarray(c, dtype=np.float32), slice(None))
+    return acc.result()
+
+
+class _ChromaAccumulator:
+    """Running sums of the chroma rule: num = sum_k C_k w_k, den = sum_k w_k, w_k = |C_k - 0.5| + eps."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.num = np.zeros(shape, np.float32)
+        self.den = np.zeros(shape, np.float32)
+        self._tmp: np.ndarray | None = None
+
+    def add(self, c: np.ndarray, rows: slice) -> None:
+        if self._tmp is None or self._tmp.shape[0] < c.shape[0]:
+            self._tmp = np.empty(c.shape, np.float32)
+        t = self._tmp[: c.shape[0]]
+        cv2.absdiff(c, 0.5, dst=t)
+        cv2.add(t, CHROMA_EPS, dst=t)
+        cv2.accumulate(t, self.den[rows])
+        cv2.accumulateProduct(t, c, self.num[rows])
+
+    def result(self) -> np.ndarray:
+        out = cv2.divide(self.num, self.den, dst=self.num)
+        self.den = self._tmp = None  # type: ignore[assignment]
+        return out
+
+
+def _ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """float32 planes -> float32 RGB in [0, 1] (color.ycbcr_to_rgb without the single-threaded clip)."""
+    rgb = cv2.cvtColor(cv2.merge([y, cr, cb]), cv2.COLOR_YCrCb2RGB)
+    h, w = rgb.shape[:2]
+    flat = rgb.reshape(h, w * 3)  # a view: OpenCV treats it as one channel
+    cv2.max(flat, 0.0, dst=flat)
+    cv2.min(flat, 1.0, dst=flat)
+    return rgb
+
+
+_LUT8 = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1, 256)
+
+
+def _to_unit_float(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """uint8/uint16 -> float32 in [0, 1] into ``dst`` (a LUT for 8 bit: one pass, no float64)."""
+    if src.dtype == np.uint8:
+        cv2.LUT(src, _LUT8, dst=dst)
+    else:
+        np.multiply(src, np.float32(1.0 / 65535.0), out=dst, dtype=np.float32)
+    return dst
+
+
+def _luma_and_chroma(frames: Sequence[Frame], low_shape: tuple[int, int], task) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Full-resolution BT.601 luma of every frame, its working-resolution copy, and the fused chroma.
+
+    Colour conversion runs in row strips (small temporaries, cache friendly); only the
+    planes that are needed later (one luma per frame, the chroma sums) are full size.
+    """
+    h, w = frames[0].data.shape[:2]
+    wh, ww = low_shape
+    k = len(frames)
+    lows = np.empty((k, wh, ww), np.float32)
+    ys: list[np.ndarray] = []
+    colour = frames[0].data.ndim == 3
+    rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
+    if colour:
+        rgb = np.empty((rows, w, 3), np.float32)
+        ycc = np.empty((rows, w, 3), np.float32)
+        cr = np.empty((rows, w), np.float32)
+        cb = np.empty((rows, w), np.float32)
+        acc_cb = _ChromaAccumulator((h, w))
+        acc_cr = _ChromaAccumulator((h, w))
+    for i, f in enumerate(frames):
+        y = np.empty((h, w), np.float32)
+        d = f.data
+        if d.ndim == 3 and d.shape[2] != 3:
+            raise InputError(f"{f.path}: {d.shape[2]} channels (RGB expected)")
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            n = r1 - r0
+            sl = slice(r0, r1)
+            if not colour:
+                _to_unit_float(d[sl], y[sl])
+                continue
+            _to_unit_float(d[sl], rgb[:n])
+            cv2.cvtColor(rgb[:n], cv2.COLOR_RGB2YCrCb, dst=ycc[:n])
+            cv2.split(ycc[:n], [y[sl], cr[:n], cb[:n]])
+            acc_cb.add(cb[:n], sl)
+            acc_cr.add(cr[:n], sl)
+        if (wh, ww) == (h, w):
+            lows[i] = y
+        else:
+            cv2.resize(y, (ww, wh), dst=lows[i], interpolation=cv2.INTER_AREA)
+        ys.append(y)
+        task.check()
+    if colour:
+        del rgb, ycc, cr, cb
+        cb_f, cr_f = acc_cb.result(), acc_cr.result()
+    else:
+        cb_f = np.full((h, w), 0.5, np.float32)
+        cr_f = cb_f
+    return ys, lows, cb_f, cr_f
 
 
 # ----------------------------------------------------------------- fusion
 
 
-def fuse_frames(frames: Sequence[Frame], options: FusionOptions | None = None, task: TaskState | None = None) -> FusionResult:
-    """Fuse a loaded bracket (darkest first). Reports progress and honours cancellation via ``task``."""
+@dataclass
+class PreparedBracket:
+    """A bracket after the work that needs no network: alignment and colour conversion.
+
+    :func:`prepare_fusion` makes it, :func:`finish_fusion` turns it into a result. The
+    split lets a batch prepare the next bracket while the current one is being fused.
+    """
+
+    frames: list[Frame]
+    alignment: list[AlignInfo]
+    options: FusionOptions
+    shape: tuple[int, int]
+    ys: list[np.ndarray] | None = None  # full-resolution luma per frame (cnn)
+    luma_low: np.ndarray | None = None  # (K, h, w) working-resolution luma (cnn)
+    cb: np.ndarray | None = None  # fused chroma planes (cnn)
+    cr: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_fusion(
+    frames: Sequence[Frame], options: FusionOptions | None = None, task: TaskState | None = None, *, keep_frames: bool = True
+) -> PreparedBracket:
+    """Check, align and colour-convert a loaded bracket (darkest first). No torch needed.
+
+    ``keep_frames=False`` (cnn only) drops the frames' pixels once converted: the result's
+    ``frames`` is then empty. Saves memory where nobody looks at them (batch).
+    """
     options = options or FusionOptions()
     options.validate()
     task = task or null_task()
@@ -168,36 +355,78 @@ def fuse_frames(frames: Sequence[Frame], options: FusionOptions | None = None, t
         alignment = [AlignInfo(name=f.path.name, note="alignment off") for f in frames]
     timings["align"] = time.perf_counter() - t0
     task.check()
-    if options.method == "mertens":
-        image = fuse_mertens(frames, task)
-        timings["total"] = time.perf_counter() - t0
-        return FusionResult(image, None, frames, alignment, "mertens", "OpenCV Mertens", "cpu", timings)
-
-    model, card, dev = get_model(options.model_path, options.device)
-    task.report(0.3, "Preparing exposures")
     h, w = frames[0].data.shape[:2]
+    prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings)
+    if options.method == "mertens":
+        return prep
+    task.report(0.3, "Preparing exposures")
+    t1 = time.perf_counter()
     wh, ww = working_shape(h, w, options.working_size)
-    ys, cbs, crs, lows = [], [], [], []
-    for f in frames:
-        y, cb, cr = rgb_to_ycbcr(f.rgb_float())
-        ys.append(y)
-        cbs.append(cb)
-        crs.append(cr)
-        lows.append(y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA))
-        task.check()
-    luma_low = np.stack(lows)
+    prep.ys, prep.luma_low, prep.cb, prep.cr = _luma_and_chroma(frames, (wh, ww), task)
+    if not keep_frames:
+        prep.frames = []
+    timings["prepare"] = time.perf_counter() - t1
+    return prep
+
+
+def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model=None) -> FusionResult:
+    """Network, weight lifting and blending of a :class:`PreparedBracket` (which it consumes)."""
+    task = task or null_task()
+    options = prep.options
+    timings = prep.timings
+    t0 = time.perf_counter()
+    if options.method == "mertens":
+        image = fuse_mertens(prep.frames, task)
+        timings["mertens"] = time.perf_counter() - t0
+        timings["total"] = sum(timings.values())
+        return FusionResult(image, None, prep.frames, prep.alignment, "mertens", "OpenCV Mertens", "cpu", timings)
+
+    net = model if model is not None else options.model
+    if net is not None:
+        card = dict(getattr(net, "card", None) or {})
+        dev = next(net.parameters()).device
+        name = card.get("name") or "in-memory model"
+    else:
+        net, card, dev = get_model(options.model_path, options.device)
+        name = card.get("name") or (Path(options.model_path).stem if options.model_path else "default")
     t1 = time.perf_counter()
     task.report(0.45, "Predicting weights")
-    w_low = predict_weights(model, luma_low, dev)
+    luma_low = prep.luma_low
+    w_low = predict_weights(net, luma_low, dev)
     timings["network"] = time.perf_counter() - t1
     task.report(0.65, "Lifting weights to full resolution")
+    t1 = time.perf_counter()
+    ys = prep.ys
     weights = lift_weights(w_low, luma_low, ys, options.guided_radius, options.guided_eps)
+    prep.luma_low = prep.ys = None
+    del luma_low, w_low
+    timings["lift"] = time.perf_counter() - t1
     task.report(0.8, "Blending")
-    image = fuse_luma_chroma(ys, cbs, crs, weights)
-    timings["total"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    from hdrdesk.core.pyramid import blend_cv
+
+    y = blend_cv(ys, list(weights))
+    del ys
+    if not options.keep_weights:
+        weights = None
+    image = _ycbcr_to_rgb(y, prep.cb, prep.cr)
+    prep.cb = prep.cr = None
+    del y
+    timings["blend"] = time.perf_counter() - t1
+    timings["total"] = sum(v for k, v in timings.items() if k != "total")
     task.report(1.0, "Done")
-    name = card.get("name") or (Path(options.model_path).stem if options.model_path else "default")
-    return FusionResult(image, weights if options.keep_weights else None, frames, alignment, "cnn", str(name), str(dev), timings)
+    return FusionResult(image, weights, prep.frames, prep.alignment, "cnn", str(name), str(dev), timings)
+
+
+def fuse_frames(
+    frames: Sequence[Frame], options: FusionOptions | None = None, task: TaskState | None = None, *, model=None
+) -> FusionResult:
+    """Fuse a loaded bracket (darkest first). Reports progress and honours cancellation via ``task``.
+
+    ``model`` (or ``options.model``): an already-loaded network (a torch module) to use
+    instead of loading ``options.model_path``, e.g. a model in training being validated.
+    """
+    return finish_fusion(prepare_fusion(frames, options, task), task, model=model)
 
 
 def fuse_mertens(frames: Sequence[Frame], task: TaskState | None = None, contrast: float = 1.0, saturation: float = 1.0, exposure: float = 0.0) -> np.ndarray:
@@ -209,8 +438,18 @@ def fuse_mertens(frames: Sequence[Frame], task: TaskState | None = None, contras
     task = task or null_task()
     task.report(0.4, "Mertens fusion")
     merge = cv2.createMergeMertens(contrast, saturation, exposure)
-    imgs = [f.data if f.data.dtype == np.uint8 else f.rgb_float() for f in frames]
-    imgs = [i if i.ndim == 3 else cv2.cvtColor(i, cv2.COLOR_GRAY2RGB) for i in imgs]
-    out = merge.process(imgs)  # channel order is irrelevant to Mertens; RGB in, RGB out
+    imgs = []
+    for f in frames:
+        d = f.data if f.data.dtype == np.uint8 else f.rgb_float()
+        # OpenCV's Mertens expects BGR (its contrast measure converts with fixed channel weights):
+        # give it what cv2.imread would, so scores match the usual OpenCV use (and the anchors)
+        imgs.append(cv2.cvtColor(d, cv2.COLOR_GRAY2BGR if d.ndim == 2 else cv2.COLOR_RGB2BGR))
+    out = merge.process(imgs)
+    del imgs
     task.report(1.0, "Done")
-    return np.clip(out, 0.0, 1.0)
+    h, w = out.shape[:2]
+    out = cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+    flat = out.reshape(h, w * 3)
+    cv2.max(flat, 0.0, dst=flat)
+    cv2.min(flat, 1.0, dst=flat)
+    return out

@@ -174,9 +174,11 @@ def read_frame(path: str | os.PathLike) -> Frame:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if buf.size == 0:
         raise InputError(f"{path}: file is empty")
-    if buf.size >= 24 and buf[:4].tobytes() in (b"II*\x00", b"MM\x00*") or buf[:8].tobytes().startswith(b"\x89PNG"):
+    if _is_truncated_jpeg(buf):
+        raise InputError(f"{path}: JPEG file is truncated (no end-of-image marker after the image data)")
+    if (buf.size >= 24 and buf[:4].tobytes() in (b"II*\x00", b"MM\x00*")) or buf[:8].tobytes().startswith(b"\x89PNG"):
         _check_dimensions(path, buf)
-    data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
+    data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if data is None:
         raise InputError(f"{path}: not a readable image (JPEG, PNG or TIFF expected, or the file is truncated)")
     if data.dtype not in (np.uint8, np.uint16):
@@ -186,25 +188,34 @@ def read_frame(path: str | os.PathLike) -> Frame:
             raise InputError(f"{path}: unsupported sample type {data.dtype} (8 or 16 bit expected)")
     if data.ndim == 3:
         if data.shape[2] == 4:
-            data = data[:, :, :3]  # alpha dropped
-        elif data.shape[2] == 1:
-            data = data[:, :, 0]
-        if data.ndim == 3:
+            data = cv2.cvtColor(data, cv2.COLOR_BGRA2RGB)  # alpha dropped
+        elif data.shape[2] == 3:
             data = cv2.cvtColor(data, cv2.COLOR_BGR2RGB)
+        elif data.shape[2] in (1, 2):
+            data = np.ascontiguousarray(data[:, :, 0])  # gray (+ alpha, dropped)
+        else:
+            raise InputError(f"{path}: {data.shape[2]} channels are not supported (gray, RGB or RGBA expected)")
     if data.size == 0:
         raise InputError(f"{path}: image has no pixels")
-    if _is_truncated_jpeg(buf):
-        raise InputError(f"{path}: JPEG file is truncated")
+    del buf
     orientation, info, raw = read_exif(path)
     data = apply_orientation(data, orientation)
     return Frame(path=path, data=data, exposure=info, exif_bytes=raw)
 
 
 def _is_truncated_jpeg(buf: np.ndarray) -> bool:
-    if buf[:2].tobytes() != b"\xff\xd8":
+    """A JPEG whose last scan has no end-of-image marker after it.
+
+    (libjpeg decodes a truncated file with a warning and fills the rest with gray.)
+    Trailing bytes after the marker (some cameras append data) are fine, and a marker
+    of the EXIF thumbnail, which comes before the main image, does not count.
+    """
+    if buf.size < 4 or buf[:2].tobytes() != b"\xff\xd8":
         return False
-    tail = buf[-64:].tobytes().rstrip(b"\x00")
-    return not tail.endswith(b"\xff\xd9")
+    data = buf.tobytes()
+    sos = data.rfind(b"\xff\xda")
+    eoi = data.rfind(b"\xff\xd9")
+    return sos < 0 or eoi < sos
 
 
 def _check_dimensions(path: Path, buf: np.ndarray) -> None:
@@ -309,8 +320,21 @@ def check_output_path(out: Path, inputs: Sequence[Path] = (), overwrite: bool = 
     parent = resolved.parent
     if not parent.is_dir():
         raise OutputError(f"{out}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{out}: folder {parent} is not writable")
+    probe_writable(parent, out)
+
+
+def probe_writable(folder: Path, name_for_errors: Path | None = None) -> None:
+    """Create and remove a temp file in ``folder``: permission bits alone mislead (root, ACLs, read-only mounts)."""
+    label = name_for_errors if name_for_errors is not None else folder
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hdrdesk-probe.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{label}: folder {folder} is not writable ({exc.strerror or exc})") from None
+    os.close(fd)
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def _clean_exif(exif_bytes: bytes | None) -> bytes | None:
@@ -338,28 +362,62 @@ def _png_with_exif(png: bytes, exif: bytes) -> bytes:
     return png[:idat] + chunk + png[idat:]
 
 
+def to_uint(img: np.ndarray, bits: int = 8) -> np.ndarray:
+    """Float image in [0, 1] (values outside are clipped) -> uint8/uint16, rounded to nearest.
+
+    OpenCV in row strips: multi-threaded, and no float64 or full-size float temporaries.
+    """
+    if bits not in (8, 16):
+        raise OutputError(f"bit depth must be 8 or 16, not {bits}")
+    if img.dtype == (np.uint8 if bits == 8 else np.uint16):
+        return img
+    if img.dtype in (np.uint8, np.uint16):
+        src = img.astype(np.float32) * np.float32(1.0 / (255.0 if img.dtype == np.uint8 else 65535.0))
+    else:
+        src = np.ascontiguousarray(img, dtype=np.float32)
+    shape = src.shape
+    h = shape[0]
+    flat = src.reshape(h, -1)  # channels folded into columns: one-channel operations
+    out = np.empty(flat.shape, np.uint8 if bits == 8 else np.uint16)
+    rows = max(1, min(h, (1 << 21) // max(flat.shape[1], 1)))
+    tmp = np.empty((rows, flat.shape[1]), np.float32)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        t = tmp[: r1 - r0]
+        cv2.max(flat[r0:r1], 0.0, dst=t)
+        if bits == 8:
+            cv2.convertScaleAbs(t, dst=out[r0:r1], alpha=255.0)  # saturates above 255
+        else:
+            cv2.min(t, 1.0, dst=t)
+            cv2.multiply(t, 65535.0, dst=out[r0:r1], dtype=cv2.CV_16U)
+    return out.reshape(shape)
+
+
 def encode_image(rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None) -> bytes:
-    """Encode float RGB [0,1] (or gray) to file bytes."""
+    """Encode float RGB [0,1] (or gray; or already uint8/uint16) to file bytes."""
     fmt = OUTPUT_FORMATS.get(suffix.lower())
     if fmt is None:
         raise OutputError(f"unknown output format {suffix!r}")
     if fmt == "JPEG":
         bits = 8
-    if bits not in (8, 16):
-        raise OutputError(f"bit depth must be 8 or 16, not {bits}")
-    arr = np.clip(rgb, 0.0, 1.0)
-    arr = (arr * 65535.0 + 0.5).astype(np.uint16) if bits == 16 else (arr * 255.0 + 0.5).astype(np.uint8)
-    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr
+        if not 1 <= int(quality) <= 100:
+            raise OutputError(f"JPEG quality must be 1-100, not {quality}")
+    arr = to_uint(rgb, bits)
     exif = _clean_exif(exif)
-    if fmt == "JPEG":
-        if exif:
-            from PIL import Image
-            import io
+    if fmt == "JPEG" and exif:
+        from PIL import Image
+        import io
 
-            bio = io.BytesIO()
-            Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), exif=exif, subsampling=0 if quality >= 90 else 2)
-            return bio.getvalue()
-        ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        bio = io.BytesIO()
+        Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), exif=exif, subsampling=0 if quality >= 90 else 2)
+        return bio.getvalue()
+    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr
+    del arr
+    if fmt == "JPEG":
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+        if quality >= 90:  # 4:4:4 like the Pillow path above
+            params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+        ok, enc = cv2.imencode(".jpg", bgr, params)
     elif fmt == "PNG":
         ok, enc = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
         if ok and exif:
@@ -372,7 +430,11 @@ def encode_image(rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95,
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
-    """Write via a temp file in the same folder and rename; never leaves a partial file."""
+    """Write via a temp file in the same folder and rename; never leaves a partial file.
+
+    Without ``overwrite`` the final step is a hard link, which fails if the name exists
+    (no race with another writer); where links are not supported, a checked rename.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: exists (use --overwrite to replace it)")
@@ -381,12 +443,27 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = T
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        except (AttributeError, OSError):
+            pass
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise OutputError(f"{path}: exists (use --overwrite to replace it)") from None
+            except OSError:  # no hard links here (some network/FAT file systems)
+                if path.exists():
+                    raise OutputError(f"{path}: exists (use --overwrite to replace it)") from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -398,10 +475,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = T
     return path
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask() is process-wide and not thread-safe
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def write_image(
