@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,9 +53,17 @@ def list_models(folder: Path | None = None) -> list[ModelEntry]:
     """The shipped default first, then the user's models by name."""
     entries = [ModelEntry("default", default_model_path(), {"name": "default", "base": "shipped"}, read_only=True)]
     folder = folder or user_models_dir()
-    for p in sorted(folder.glob("*.pt")):
-        entries.append(ModelEntry(p.stem, p, read_card(p)))
+    for p in sorted(folder.glob("*.pt"), key=lambda q: q.stem.lower()):
+        if p.is_file() and not p.name.startswith("."):
+            entries.append(ModelEntry(p.stem, p, read_card(p)))
     return entries
+
+
+def is_shipped(path: Path) -> bool:
+    try:
+        return Path(path).resolve() == default_model_path().resolve()
+    except OSError:
+        return False
 
 
 def save_model_bytes(data: bytes, name: str, card: dict, folder: Path | None = None, overwrite: bool = False) -> Path:
@@ -83,42 +90,93 @@ def save_model(model, name: str, card: dict, folder: Path | None = None, overwri
 
 
 def rename_model(path: Path, new_name: str) -> Path:
+    """Rename a user's model (file and card). The card is written first, so a crash leaves
+    either the old model with its card or the new one with its card (at worst a stray card)."""
+    path = Path(path)
+    if is_shipped(path):
+        raise ModelError("the shipped model cannot be renamed")
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
     new = path.with_name(f"{safe_name(new_name)}.pt")
-    if new.exists():
+    if new == path:
+        return path
+    if new.exists() and new.resolve() != path.resolve():
         raise ModelError(f"a model named {new.stem!r} exists already")
     card = read_card(path)
-    path.rename(new)
-    if card_path(path).exists():
-        card_path(path).unlink()
     card["name"] = new.stem
     atomic_write_bytes(card_path(new), json.dumps(card, indent=1, default=str).encode(), overwrite=True)
+    path.rename(new)
+    if card_path(path) != card_path(new):
+        card_path(path).unlink(missing_ok=True)
     return new
 
 
 def delete_model(path: Path) -> None:
-    if path.resolve() == default_model_path().resolve():
+    if is_shipped(path):
         raise ModelError("the shipped model cannot be deleted")
     path.unlink(missing_ok=True)
     card_path(path).unlink(missing_ok=True)
 
 
 def import_model(src: Path, folder: Path | None = None) -> Path:
-    """Copy a model file into the user's models after checking that it loads."""
+    """Copy a model file into the user's models after checking that it loads.
+
+    The bytes are read once and those very bytes are checked and stored, so a file that
+    changes meanwhile cannot slip in unchecked. Raises :class:`ModelError` (clear message)
+    for truncated files, other architectures and files that are not models.
+    """
+    import tempfile
+
     from hdrdesk.core.model import load_model
 
-    _, card = load_model(src)  # raises ModelError with a clear message
-    data = Path(src).read_bytes()
-    name = src.stem
+    src = Path(src)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{src}: cannot be read ({exc.strerror or exc})") from None
+    with tempfile.TemporaryDirectory(prefix="hdrdesk-import-") as tmp:
+        probe = Path(tmp) / src.name
+        probe.write_bytes(data)
+        try:
+            _, card = load_model(probe)
+        except ModelError as exc:
+            raise ModelError(str(exc).replace(str(probe), str(src))) from None
     folder = folder or user_models_dir()
-    i = 2
-    while (folder / f"{safe_name(name)}.pt").exists():
-        name = f"{src.stem}-{i}"
+    base = safe_name(src.stem)
+    name, i = base, 2
+    while (folder / f"{name}.pt").exists():
+        name = f"{base}-{i}"
         i += 1
-    return save_model_bytes(data, name, {"imported_from": str(src), **{k: v for k, v in card.items() if k in ("scores", "base", "steps")}}, folder)
+    keep = {k: v for k, v in card.items() if k in CARD_KEYS and k != "name"}
+    return save_model_bytes(data, name, {**keep, "imported_from": str(src)}, folder)
+
+
+# card fields carried inside an exported model file (and read back on import)
+CARD_KEYS = ("name", "base", "data", "train_brackets", "val_brackets", "steps", "best_step", "lr", "gamma",
+             "scores_before", "scores", "date", "refined_on", "kind")
 
 
 def export_model_file(path: Path, dest: Path) -> Path:
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(path, tmp)
-    tmp.replace(dest)
-    return dest
+    """Write a stand-alone copy of a model to ``dest`` (atomic), with its card inside the file."""
+    import io
+
+    import torch
+
+    path, dest = Path(path), Path(dest)
+    if dest.exists() and dest.resolve() == path.resolve():
+        raise ModelError(f"{dest}: that is the model file itself")
+    try:
+        ckpt = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"{path}: not a readable HDRDesk model ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise ModelError(f"{path}: not an HDRDesk model (no weights inside)")
+    ckpt.pop("optimizer", None)  # a training checkpoint exports as a plain model file
+    ckpt.pop("rng", None)
+    card = read_card(path)
+    for k in CARD_KEYS:
+        if k in card and k not in ckpt:
+            ckpt[k] = json.loads(json.dumps(card[k], default=str))
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return atomic_write_bytes(dest, buf.getvalue(), overwrite=True)
