@@ -1,0 +1,337 @@
+"""The GUI's jobs: plain functions that run on worker threads.
+
+Each takes a ``task`` (:class:`hdrdesk.tasks.TaskState`) for progress and
+cancellation, calls the Qt-free core and prepares what the UI thread needs
+(display-size QImages, histograms), so the UI thread only swaps pictures.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QImage
+
+from hdrdesk.core.color import luma
+from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames, fuse_mertens
+from hdrdesk.core.gamma import GammaParams, gamma_maps_np
+from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, write_image
+from hdrdesk.errors import Cancelled, HDRDeskError, InputError
+from hdrdesk.gui.imaging import (
+    THUMB_LONG,
+    DisplayImage,
+    Histogram,
+    colorize_display,
+    downscale,
+    histogram,
+    make_display,
+    qimage_copy,
+    to_uint8,
+)
+from hdrdesk.tasks import TaskState
+
+QUALITY_SIZE = 512  # long side at which MEF-SSIM is computed
+GAMMA_DRAG_SIZE = 512  # long side of the gamma maps while a slider moves
+GAMMA_SETTLED_SIZE = 1024  # ... and once it rests
+
+
+# --------------------------------------------------------------------- loading
+
+
+@dataclass
+class LoadedFrame:
+    frame: Frame
+    thumb: QImage
+    mean_luma: float
+
+
+@dataclass
+class LoadOutput:
+    frames: list[LoadedFrame]
+    errors: list[str]
+
+
+def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
+    """Read image files (folders stand for the images inside); bad files become messages."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for item in paths:
+        try:
+            files.extend(expand_inputs([item]))
+        except HDRDeskError as exc:
+            errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"{item}: {exc.strerror or exc}")
+    out: list[LoadedFrame] = []
+    for i, path in enumerate(files):
+        task.report(i / max(1, len(files)), f"Loading {Path(path).name}")
+        try:
+            frame = read_frame(path)
+        except HDRDeskError as exc:
+            errors.append(str(exc))
+            continue
+        except MemoryError:
+            errors.append(f"{path}: out of memory while reading")
+            continue
+        except Exception as exc:  # noqa: BLE001 - a decoder hiccup must not lose the other frames
+            errors.append(f"{path}: could not be read ({type(exc).__name__}: {exc})")
+            continue
+        thumb = qimage_copy(downscale(to_uint8(frame.data), THUMB_LONG))
+        out.append(LoadedFrame(frame, thumb, frame.mean_luma()))
+    task.report(1.0, "Loaded")
+    return LoadOutput(out, errors)
+
+
+# ---------------------------------------------------------------------- fusion
+
+
+@dataclass
+class FusionOutput:
+    """A fusion result with everything the window shows of it."""
+
+    result: FusionResult
+    options: FusionOptions
+    fused: DisplayImage
+    exposures: list[DisplayImage]
+    histogram: Histogram
+    seconds: float
+    source_paths: list[Path] = field(default_factory=list)
+
+
+def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState) -> FusionOutput:
+    t0 = time.perf_counter()
+    source_paths = [f.path for f in frames]
+    frames = harmonise(frames)
+    result = fuse_frames(frames, options, task.sub(0.0, 0.9))
+    task.report(0.9, "Preparing the display")
+    fused8 = to_uint8(result.image)
+    fused = make_display(fused8)
+    task.check()
+    exposures = [make_display(f.data) for f in result.frames]
+    hist = histogram(fused8)
+    task.report(1.0, "Done")
+    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths)
+
+
+# ------------------------------------------------------------------ gamma maps
+
+
+class LumaCache:
+    """The luma stack of a result's frames at a few resolutions (thread-safe, lazy)."""
+
+    def __init__(self, frames: Sequence[Frame]) -> None:
+        self.frames = list(frames)
+        self._cache: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+        h, w = self.frames[0].data.shape[:2]
+        self.width, self.height = w, h
+
+    def resolution(self, long_side: int | None) -> int:
+        """The long side actually used (never above full resolution)."""
+        full = max(self.width, self.height)
+        return full if long_side is None else min(full, int(long_side))
+
+    def get(self, long_side: int | None) -> np.ndarray:
+        n = self.resolution(long_side)
+        with self._lock:
+            cached = self._cache.get(n)
+        if cached is not None:
+            return cached
+        lumas = []
+        for f in self.frames:
+            rgb = f.rgb_float() if n == max(self.width, self.height) else downscale(f.rgb_float(), n)
+            lumas.append(luma(rgb))
+        stack = np.stack(lumas).astype(np.float32)
+        with self._lock:
+            self._cache[n] = stack
+        return stack
+
+
+@dataclass
+class GammaOutput:
+    maps: np.ndarray  # (K, h, w) float32 at the resolution below
+    params: GammaParams
+    long_side: int  # long side of the maps
+    full_size: tuple[int, int]  # (width, height) of the images they belong to
+    index: int  # the exposure whose overlay was prepared
+    colormap: str
+    overlay: DisplayImage | None
+
+
+def gamma_job(source: LumaCache, params: GammaParams, long_side: int | None, index: int, colormap: str, task: TaskState) -> GammaOutput:
+    task.report(0.05, f"Gamma maps ({params.variant})")
+    stack = source.get(long_side)
+    task.check()
+    maps = gamma_maps_np(stack, params)
+    task.check()
+    overlay = None
+    if 0 <= index < len(maps):
+        overlay = colorize_display(maps[index], colormap, (source.width, source.height), with_full=False)
+    task.report(1.0, "Gamma maps ready")
+    return GammaOutput(maps, params, source.resolution(long_side), (source.width, source.height), index, colormap, overlay)
+
+
+def overlay_job(values: np.ndarray, colormap: str, size: tuple[int, int], task: TaskState) -> DisplayImage:
+    """Colour one weight/gamma map (full resolution when the map is)."""
+    task.report(0.1, "Colouring the overlay")
+    return colorize_display(values, colormap, size, with_full=True)
+
+
+def sigma_for_window(window: int) -> float:
+    """The Gaussian's std for a gamma window: SSIM's 1.5 for 11, scaled with the window."""
+    return round(1.5 * window / 11.0, 3)
+
+
+def gamma_maps_tiled(lumas: np.ndarray, params: GammaParams, task: TaskState | None = None, tile: int = 1024) -> np.ndarray:
+    """Full-resolution gamma maps in tiles (bounded memory), equal to one call on the whole stack.
+
+    Every measure is local (a window of ``params.window`` plus one pixel for
+    the Sobel filter) and shift invariant, so a tile computed with that much
+    margin matches the untiled result in its interior; tiles that touch the
+    image border see the same reflect padding as the whole image does.
+    """
+    k, h, w = lumas.shape
+    if h <= tile and w <= tile:
+        return gamma_maps_np(lumas, params)
+    margin = params.window + 2
+    out = np.empty((k, h, w), np.float32)
+    ys = list(range(0, h, tile))
+    xs = list(range(0, w, tile))
+    n, done = len(ys) * len(xs), 0
+    for y0 in ys:
+        for x0 in xs:
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            a0, b0 = max(0, y0 - margin), max(0, x0 - margin)
+            a1, b1 = min(h, y1 + margin), min(w, x1 + margin)
+            g = gamma_maps_np(lumas[:, a0:a1, b0:b1], params)
+            out[:, y0:y1, x0:x1] = g[:, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
+            done += 1
+            if task is not None:
+                task.report(done / n, "Gamma maps")
+    return out
+
+
+# ------------------------------------------------------------------- quality
+
+
+def _small_rgb8(arr: np.ndarray, long_side: int = QUALITY_SIZE) -> np.ndarray:
+    a = to_uint8(arr)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    return downscale(a, long_side)
+
+
+def mef_ssim_at(frames: Sequence[Frame], image: np.ndarray, long_side: int = QUALITY_SIZE) -> float:
+    """MEF-SSIM of ``image`` against ``frames``, both reduced to ``long_side``."""
+    from hdrdesk.core.mefssim import mef_ssim_rgb
+
+    inputs = [_small_rgb8(f.data, long_side) for f in frames]
+    fused = _small_rgb8(image, long_side)
+    score = float(mef_ssim_rgb(inputs, fused))
+    if not math.isfinite(score):
+        raise InputError("MEF-SSIM is undefined for this image")
+    return score
+
+
+@dataclass
+class QualityOutput:
+    score: float | None
+    long_side: int
+    error: str = ""
+
+
+def quality_job(frames: Sequence[Frame], image: np.ndarray, task: TaskState) -> QualityOutput:
+    task.report(0.1, "MEF-SSIM")
+    h, w = image.shape[:2]
+    n = min(QUALITY_SIZE, max(h, w))
+    try:
+        return QualityOutput(mef_ssim_at(frames, image, n), n)
+    except Cancelled:
+        raise
+    except (HDRDeskError, ValueError, RuntimeError) as exc:
+        return QualityOutput(None, n, str(exc))
+
+
+@dataclass
+class MertensOutput:
+    image: np.ndarray
+    display: DisplayImage
+    quality: QualityOutput
+
+
+def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> MertensOutput:
+    """Classic Mertens fusion of the same (aligned) frames, for comparison and its score."""
+    if image is None:
+        task.report(0.05, "Mertens fusion for comparison")
+        image = fuse_mertens(frames, task.sub(0.0, 0.5))
+    task.check()
+    display = make_display(image)
+    task.report(0.6, "MEF-SSIM of Mertens")
+    quality = quality_job(frames, image, task.sub(0.6, 1.0))
+    return MertensOutput(image, display, quality)
+
+
+# -------------------------------------------------------------------- export
+
+
+@dataclass
+class ExportOptions:
+    path: Path
+    bits: int = 8
+    quality: int = 95
+    weights: bool = False
+    gamma: bool = False
+    gamma_params: GammaParams = field(default_factory=GammaParams)
+    overwrite: bool = False
+
+
+def export_targets(options: ExportOptions, result: FusionResult) -> list[Path]:
+    """Every file the export writes, the image first."""
+    path = Path(options.path)
+    out = [path]
+    stem, folder = path.stem, path.parent
+    if options.weights and result.weights is not None:
+        out += [folder / f"{stem}_weight_{i + 1}_{f.path.stem}.png" for i, f in enumerate(result.frames)]
+    if options.gamma:
+        v = options.gamma_params.variant
+        out += [folder / f"{stem}_gamma-{v}_{i + 1}_{f.path.stem}.png" for i, f in enumerate(result.frames)]
+    return out
+
+
+def export_job(result: FusionResult, options: ExportOptions, task: TaskState) -> list[Path]:
+    """Write the full-resolution result (the preview's own array) and optional maps."""
+    targets = export_targets(options, result)
+    if not options.overwrite:
+        for t in targets:
+            if t.exists():
+                raise HDRDeskError(f"{t}: exists (not replaced)")
+    reference = result.frames[len(result.frames) // 2]
+    steps = 1 + (len(result.frames) if options.weights and result.weights is not None else 0) + (len(result.frames) + 1 if options.gamma else 0)
+    done = 0
+    task.report(0.02, f"Writing {targets[0].name}")
+    write_image(targets[0], result.image, bits=options.bits, quality=options.quality, exif=reference.exif_bytes, overwrite=options.overwrite)
+    written = [targets[0]]
+    done += 1
+    rest = iter(targets[1:])
+    if options.weights and result.weights is not None:
+        for w in result.weights:
+            task.report(done / steps, "Writing weight maps")
+            written.append(write_image(next(rest), w, bits=16, overwrite=options.overwrite))
+            done += 1
+    if options.gamma:
+        task.report(done / steps, "Computing gamma maps")
+        lumas = np.stack([luma(f.rgb_float()) for f in result.frames])
+        maps = gamma_maps_tiled(lumas, options.gamma_params, task.sub(done / steps, (done + 1) / steps))
+        done += 1
+        for g in maps:
+            task.report(done / steps, "Writing gamma maps")
+            written.append(write_image(next(rest), g, bits=16, overwrite=options.overwrite))
+            done += 1
+    task.report(1.0, "Exported")
+    return written

@@ -1,0 +1,258 @@
+"""Run the core's plain functions on worker threads.
+
+A job is any callable ``fn(*args, task=TaskState, **kwargs)``. :class:`JobRunner`
+runs jobs on a :class:`QThreadPool`, turns the job's :class:`TaskState`
+progress into Qt signals (delivered on the UI thread) and routes errors.
+
+Two policies:
+
+* ``latest_wins=True`` (fusion, gamma maps, analysis): a new request cancels
+  the one in flight (cooperatively, through its TaskState) and supersedes any
+  request still waiting. At most one job of the runner runs at a time; results
+  of superseded requests are dropped by request id, so only the latest request
+  ever produces ``result``.
+* ``latest_wins=False`` (loading, export): requests queue and each one
+  produces its own result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+from hdrdesk.errors import Cancelled, HDRDeskError
+from hdrdesk.tasks import TaskState
+
+log = logging.getLogger("hdrdesk.gui")
+
+_ids = itertools.count(1)
+_local = threading.local()
+
+#: Niceness of worker threads on Linux: the UI thread must win the CPU when it needs it.
+WORKER_NICE = 10
+
+
+def lower_thread_priority() -> None:
+    """Make the calling worker thread (and the compute threads it starts) yield to the UI thread.
+
+    On Linux each thread has its own nice value, inherited by threads it creates
+    (PyTorch's and OpenCV's pools); elsewhere QThreadPool's thread priority is used.
+    """
+    if getattr(_local, "niced", False):
+        return
+    _local.niced = True
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, max(current, WORKER_NICE))
+        except (OSError, AttributeError):
+            pass
+
+
+@dataclass
+class JobError:
+    """An exception raised by a job, carried to the UI thread."""
+
+    exception: BaseException
+    traceback: str
+
+    @property
+    def expected(self) -> bool:
+        """A user-facing error (bad input, unwritable output...): its message is enough."""
+        return isinstance(self.exception, (HDRDeskError, MemoryError, OSError))
+
+    def message(self) -> str:
+        exc = self.exception
+        if isinstance(exc, MemoryError):
+            return "Out of memory. Try a smaller working size or smaller images."
+        if isinstance(exc, HDRDeskError):
+            return str(exc)
+        if isinstance(exc, OSError):
+            return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+        return f"Unexpected error: {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class _Request:
+    rid: int
+    fn: Callable
+    args: tuple
+    kwargs: dict
+    task: TaskState
+    label: str
+
+
+class JobRunner(QObject):
+    """Runs jobs off the UI thread; see the module docstring for the two policies.
+
+    Signals (all on the UI thread, with the request id first):
+    ``started(rid, label)``, ``progress(rid, fraction, message)``,
+    ``result(rid, value)``, ``error(rid, JobError)``, ``cancelled(rid)``,
+    ``busyChanged(bool)``.
+    """
+
+    started = Signal(int, str)
+    progress = Signal(int, float, str)
+    result = Signal(int, object)
+    error = Signal(int, object)
+    cancelled = Signal(int)
+    busyChanged = Signal(bool)
+
+    # internal, emitted from worker threads (queued to this object's thread)
+    _job_progress = Signal(int, float, str)
+    _job_done = Signal(int, str, object)
+
+    def __init__(self, name: str, pool: QThreadPool | None = None, latest_wins: bool = True, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.latest_wins = latest_wins
+        self._pool = pool or QThreadPool.globalInstance()
+        if not sys.platform.startswith("linux"):
+            from PySide6.QtCore import QThread
+
+            self._pool.setThreadPriority(QThread.Priority.LowPriority)
+        self._running: dict[int, _Request] = {}
+        self._pending: list[_Request] = []
+        self._latest = 0
+        self._busy = False
+        self._job_progress.connect(self._on_progress)
+        self._job_done.connect(self._on_done)
+
+    # ----------------------------------------------------------------- API
+    def submit(self, fn: Callable, *args: Any, label: str = "", **kwargs: Any) -> int:
+        """Queue ``fn(*args, task=..., **kwargs)``; returns the request id."""
+        rid = next(_ids)
+        req = _Request(rid, fn, args, kwargs, TaskState(), label or self.name)
+        if self.latest_wins:
+            self._latest = rid
+            for old in self._running.values():
+                old.task.cancel()
+            self._pending = [req]  # a request still waiting is superseded silently
+        else:
+            self._pending.append(req)
+        self._start_next()
+        self._update_busy()
+        return rid
+
+    def cancel(self) -> None:
+        """Cancel everything in flight or waiting."""
+        pending, self._pending = self._pending, []
+        for req in pending:
+            self.cancelled.emit(req.rid)
+        for req in self._running.values():
+            req.task.cancel()
+        self._update_busy()
+
+    def cancel_request(self, rid: int) -> None:
+        for req in list(self._pending):
+            if req.rid == rid:
+                self._pending.remove(req)
+                self.cancelled.emit(rid)
+        req = self._running.get(rid)
+        if req is not None:
+            req.task.cancel()
+        self._update_busy()
+
+    def pause(self) -> None:
+        for req in self._running.values():
+            req.task.pause()
+
+    def resume(self) -> None:
+        for req in self._running.values():
+            req.task.resume()
+
+    @property
+    def latest_id(self) -> int:
+        return self._latest
+
+    def is_busy(self) -> bool:
+        return bool(self._running or self._pending)
+
+    def wait_done(self, timeout_ms: int = 30000) -> bool:
+        """Block (processing events) until nothing runs; for shutdown and scripts."""
+        from PySide6.QtCore import QCoreApplication, QEventLoop
+
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while self.is_busy() and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.005)
+        return not self.is_busy()
+
+    # ------------------------------------------------------------ internals
+    def _start_next(self) -> None:
+        if self.latest_wins and self._running:
+            return  # one at a time; the pending (latest) one starts when the running one ends
+        while self._pending and (not self.latest_wins or not self._running):
+            req = self._pending.pop(0)
+            self._running[req.rid] = req
+            self._attach_progress(req)
+            self.started.emit(req.rid, req.label)
+            self._pool.start(lambda req=req: self._run(req))
+            if self.latest_wins:
+                break
+
+    def _attach_progress(self, req: _Request) -> None:
+        last = [0.0, -1.0]
+
+        def on_progress(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if fraction >= 1.0 or now - last[0] > 0.05 or abs(fraction - last[1]) > 0.05:
+                last[0], last[1] = now, fraction
+                self._job_progress.emit(req.rid, fraction, message)
+
+        req.task._on_progress = on_progress  # TaskState calls it from the worker thread
+
+    def _run(self, req: _Request) -> None:  # worker thread
+        lower_thread_priority()
+        try:
+            req.task.check()
+            value = req.fn(*req.args, task=req.task, **req.kwargs)
+            req.task.check()  # a job cancelled at its very end still counts as cancelled
+        except Cancelled:
+            self._job_done.emit(req.rid, "cancelled", None)
+        except BaseException as exc:  # noqa: BLE001 - everything goes to the UI as a message
+            self._job_done.emit(req.rid, "error", JobError(exc, traceback.format_exc()))
+        else:
+            self._job_done.emit(req.rid, "ok", value)
+
+    @Slot(int, float, str)
+    def _on_progress(self, rid: int, fraction: float, message: str) -> None:
+        if self.latest_wins and rid != self._latest:
+            return
+        self.progress.emit(rid, fraction, message)
+
+    @Slot(int, str, object)
+    def _on_done(self, rid: int, status: str, value: object) -> None:
+        req = self._running.pop(rid, None)
+        stale = self.latest_wins and rid != self._latest
+        if stale:
+            log.debug("%s: dropped the result of superseded request %d (%s)", self.name, rid, status)
+        elif status == "ok":
+            self.result.emit(rid, value)
+        elif status == "cancelled":
+            self.cancelled.emit(rid)
+        else:
+            err: JobError = value  # type: ignore[assignment]
+            if not err.expected:
+                log.error("%s job failed:\n%s", self.name, err.traceback)
+            self.error.emit(rid, err)
+        if req is not None:
+            req.fn = req.args = req.kwargs = None  # type: ignore[assignment]  # free memory early
+        self._start_next()
+        self._update_busy()
+
+    def _update_busy(self) -> None:
+        busy = self.is_busy()
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit(busy)
