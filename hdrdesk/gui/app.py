@@ -1,0 +1,178 @@
+"""Start the desktop app (``hdrdesk`` without a subcommand) and the smoke test."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+log = logging.getLogger("hdrdesk.gui")
+
+SMOKE_TIMEOUT_S = 120
+
+
+def info_job(task=None) -> dict:
+    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
+    from hdrdesk.cli import collect_info
+
+    info = collect_info()
+    for k, v in info.items():
+        log.info("info %s: %s", k, v)
+    return info
+
+
+def create_application(argv: Sequence[str] | None = None):
+    """The QApplication with HDRDesk's names, icon and look (reused if one exists)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from hdrdesk import __version__
+    from hdrdesk.gui import style
+    from hdrdesk.gui.welcome import app_icon
+
+    app = QApplication.instance()
+    if app is None:
+        # Qt 6 is high-DPI aware; pass fractional scale factors through (125 %, 150 %) instead of rounding.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(list(argv) if argv is not None else [sys.argv[0]])
+    app.setApplicationName("HDRDesk")
+    app.setOrganizationName("HDRDesk")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("hdrdesk")
+    app.setWindowIcon(app_icon())
+    style.apply(app)
+    return app
+
+
+def run_app(images: Sequence[str | os.PathLike] = (), smoke_test: bool = False, screenshot: str | os.PathLike | None = None) -> int:
+    """Open the main window (loading ``images`` if given). Returns the exit code."""
+    from hdrdesk.gui.crash import CrashHandler, setup_logging
+
+    if smoke_test:
+        # never read or write the user's preferences; always the default model
+        from hdrdesk.gui.settings import ENV_VAR
+
+        if not os.environ.get(ENV_VAR):
+            os.environ[ENV_VAR] = str(Path(tempfile.mkdtemp(prefix="hdrdesk-smoke-")) / "settings.ini")
+    try:
+        log_path = setup_logging()
+    except OSError as exc:
+        print(f"hdrdesk: warning: cannot write the log ({exc})", file=sys.stderr)
+        log_path = None
+    from hdrdesk import __version__
+
+    log.info("HDRDesk %s starting (pid %d)%s", __version__, os.getpid(), " in smoke-test mode" if smoke_test else "")
+    app = create_application()
+    from PySide6.QtGui import QGuiApplication
+
+    log.info("Qt platform: %s (QT_QPA_PLATFORM=%s)", QGuiApplication.platformName(), os.environ.get("QT_QPA_PLATFORM", "(default)"))
+    if log_path is not None:
+        log.info("log file: %s", log_path)
+    crash = CrashHandler(show_dialog=not smoke_test).install()
+    from hdrdesk.gui.main_window import MainWindow
+
+    try:
+        if smoke_test:
+            return _smoke_test(app, crash, Path(screenshot) if screenshot else None)
+        window = MainWindow()
+        window.show()
+        window.start_info()
+        if images:
+            window.open_paths([Path(p) for p in images])
+        return app.exec()
+    finally:
+        crash.uninstall()
+
+
+def _smoke_test(app, crash, screenshot: Path | None, timeout_s: float | None = None) -> int:
+    """Open the window, load the sample, fuse it with the default model, maybe save a screenshot, exit."""
+    from PySide6.QtCore import QTimer
+
+    from hdrdesk.gui.main_window import MainWindow
+    from hdrdesk.paths import sample_bracket_dir
+
+    timeout_s = timeout_s or float(os.environ.get("HDRDESK_SMOKE_TIMEOUT", SMOKE_TIMEOUT_S))
+    t0 = time.monotonic()
+    state: dict = {"rc": None, "result": None}
+
+    def finish(rc: int, message: str) -> None:
+        if state["rc"] is not None:
+            return
+        state["rc"] = rc
+        print(message, file=sys.stderr if rc else sys.stdout, flush=True)
+        log.info("smoke test: %s", message)
+        app.exit(rc)
+
+    def fail(message: str) -> None:
+        finish(1, f"hdrdesk: smoke test failed: {message}")
+
+    sample = sample_bracket_dir()
+    if not sample.is_dir():
+        print(f"hdrdesk: smoke test failed: the sample bracket is missing ({sample})", file=sys.stderr)
+        return 1
+    crash.on_crash = lambda exc: fail(f"unhandled exception: {type(exc).__name__}: {exc}")
+    window = MainWindow(analysis=screenshot is not None)
+    window.fusion_panel.set_method("cnn")
+    window.set_model_path(None)
+    window.resize(1440, 900)
+    window.show()
+    window.start_info()
+
+    def take_screenshot() -> None:
+        try:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(screenshot)):
+                fail(f"could not save the screenshot to {screenshot}")
+                return
+        except OSError as exc:
+            fail(f"could not save the screenshot to {screenshot}: {exc}")
+            return
+        succeed()
+
+    def succeed() -> None:
+        res = state["result"]
+        h, w = res.image.shape[:2]
+        extra = f"; screenshot {screenshot}" if screenshot else ""
+        finish(0, f"smoke test ok: fused {len(res.frames)} exposures ({w}x{h}) with '{res.model_name}' on {res.device} "
+                  f"in {time.monotonic() - t0:.1f} s{extra}")
+
+    pending = {"result", "mertens"}
+
+    def on_quality(which: str, _score) -> None:
+        pending.discard(which)
+        if not pending:
+            QTimer.singleShot(100, take_screenshot)
+
+    def on_result(res) -> None:
+        import numpy as np
+
+        state["result"] = res
+        if res.method != "cnn" or not np.isfinite(res.image).all() or res.weights is None:
+            fail("the result is not a network fusion with finite values")
+            return
+        if screenshot is None:
+            QTimer.singleShot(0, succeed)
+        else:
+            window.set_overlay("weights", len(res.frames) // 2)
+            window.qualityReady.connect(on_quality)
+            # the screenshot waits for the MEF-SSIM readout, but not forever
+            QTimer.singleShot(int(max(5.0, timeout_s - (time.monotonic() - t0) - 5.0) * 1000), take_screenshot)
+
+    def on_loaded() -> None:
+        if len(window.frames()) < 2:
+            fail(f"the sample did not load: {window.notifications.messages()}")
+
+    window.resultReady.connect(on_result)
+    window.fusionFailed.connect(lambda msg: fail(f"fusion failed: {msg}"))
+    window.fusionCancelled.connect(lambda: fail("fusion was cancelled"))
+    window.loadFinished.connect(on_loaded)
+    QTimer.singleShot(int(timeout_s * 1000), lambda: fail(f"timed out after {timeout_s:.0f} s"))
+    QTimer.singleShot(0, window.open_sample)
+    rc = app.exec()
+    window.close()
+    return int(state["rc"] if state["rc"] is not None else (rc or 1))
