@@ -1,9 +1,14 @@
 """Alignment of hand-held brackets.
 
-A translation from OpenCV's median-threshold-bitmap aligner (exposure
-invariant), refined by ECC (euclidean, or homography when it fits clearly
-better) on a reduced copy. A guard keeps the unaligned frame when the aligned
-one matches the reference worse than it did before.
+Every frame is registered to the reference (the middle exposure) on a reduced copy
+(long side ``ECC_SIZE``): an initial translation from OpenCV's median-threshold-bitmap
+aligner (exposure invariant), then ECC (euclidean: shift and rotation) coarse to fine
+over ``ECC_LEVELS`` pyramid levels; a homography is tried from that solution and kept
+only when it matches clearly better. ECC compares histogram-equalised luma: equalising
+maps differently exposed frames onto one tone scale, and ECC's correlation absorbs what
+remains (gradient-magnitude views, used before, lose their structure where a frame is
+clipped and pulled over-exposed frames off by pixels). A guard keeps the unaligned
+frame when the aligned one matches the reference worse than it did before.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ import numpy as np
 from hdrdesk.core.io import Frame
 
 ECC_SIZE = 1024  # long side of the copy ECC runs on
+ECC_LEVELS = 3  # coarse-to-fine pyramid levels of that copy
+MIN_ALIGN_SIDE = 32  # frames with a shorter short side are not aligned
+MOVE_THRESHOLD_PX = 0.25  # below this (full-resolution pixels, at any corner) a frame counts as aligned
+HOMOGRAPHY_GAIN = 0.02  # a homography must raise the match score by this much to be used
+CLIP_LOW, CLIP_HIGH = 3, 252  # 8-bit luma at or beyond these is clipped: no structure to align on
+_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
 
 
 @dataclass
@@ -29,6 +40,9 @@ class AlignInfo:
     dy: float = 0.0
     rotation_deg: float = 0.0
     note: str = ""
+    # the applied warp at full resolution (2x3 affine or 3x3 homography; maps reference
+    # pixel coordinates to the frame's, as cv2.WARP_INVERSE_MAP uses it); None if not moved
+    matrix: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         if not self.applied:
@@ -47,19 +61,28 @@ def _gray8(frame: Frame) -> np.ndarray:
 
 
 def _normalise(gray: np.ndarray) -> np.ndarray:
-    """Exposure-invariant view for ECC: gradient magnitude of an equalised image."""
-    eq = cv2.equalizeHist(gray).astype(np.float32) / 255.0
-    gx = cv2.Sobel(eq, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(eq, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 1.0)
+    """Exposure-invariant view for ECC: the histogram-equalised luma, lightly smoothed."""
+    eq = cv2.equalizeHist(gray).astype(np.float32)
+    eq *= np.float32(1.0 / 255.0)
+    return cv2.GaussianBlur(eq, (0, 0), 1.0)
 
 
 def _score(ref: np.ndarray, img: np.ndarray) -> float:
-    """Correlation of the two normalised views over the central region (higher is better)."""
+    """Correlation of the two views' fine detail over the central region (higher is better).
+
+    Band-pass (the view minus a blurred copy): a misalignment of a pixel barely changes the
+    correlation of whole images, dominated by their smooth gradients, but ruins that of detail.
+    """
+    ref = ref - cv2.GaussianBlur(ref, (0, 0), 4.0)
+    img = img - cv2.GaussianBlur(img, (0, 0), 4.0)
     h, w = ref.shape
-    m = max(4, min(h, w) // 20)
-    a = ref[m:-m, m:-m].ravel() - ref[m:-m, m:-m].mean()
-    b = img[m:-m, m:-m].ravel() - img[m:-m, m:-m].mean()
+    m = max(1, min(h, w) // 20)
+    a = ref[m : h - m, m : w - m].ravel().astype(np.float64)
+    b = img[m : h - m, m : w - m].ravel().astype(np.float64)
+    if a.size < 16:
+        return 0.0
+    a -= a.mean()
+    b -= b.mean()
     den = float(np.linalg.norm(a) * np.linalg.norm(b)) + 1e-12
     return float(a @ b) / den
 
@@ -72,16 +95,106 @@ def _warp(data: np.ndarray, matrix: np.ndarray, homography: bool) -> np.ndarray:
     return cv2.warpAffine(data, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT)
 
 
+def _pyramid(view: np.ndarray, levels: int) -> list[np.ndarray]:
+    """[finest, ..., coarsest]; stops before a level's short side falls under 16 px."""
+    pyr = [view]
+    for _ in range(levels - 1):
+        h, w = pyr[-1].shape
+        if min(h, w) < 32:
+            break
+        pyr.append(cv2.pyrDown(pyr[-1]))
+    return pyr
+
+
+def _scale_matrix(m: np.ndarray, s: float) -> np.ndarray:
+    """The same motion on an image scaled by ``s`` (pixel centres at integer coordinates)."""
+    if m.shape[0] == 2:
+        out = m.copy()
+        out[:, 2] *= s
+        return out
+    d = np.diag([s, s, 1.0]).astype(np.float64)
+    return (d @ m.astype(np.float64) @ np.linalg.inv(d)).astype(np.float32)
+
+
+def _valid_mask(ref_gray: np.ndarray, img_gray: np.ndarray) -> np.ndarray | None:
+    """Pixels that are clipped in neither frame (eroded a little for small motions); None if too few.
+
+    Clipped areas are flat in one frame and textured in the other; left in, they pull ECC
+    off by a fraction of a pixel (an aligned +2 EV frame came out 0.25 px off).
+    """
+    ok = (ref_gray > CLIP_LOW) & (ref_gray < CLIP_HIGH) & (img_gray > CLIP_LOW) & (img_gray < CLIP_HIGH)
+    mask = cv2.erode(ok.astype(np.uint8), np.ones((5, 5), np.uint8))
+    if cv2.countNonZero(mask) < 0.05 * mask.size:
+        return None
+    return mask
+
+
+def _ecc(
+    ref_pyr: list[np.ndarray], img_pyr: list[np.ndarray], warp: np.ndarray, motion: int, levels: int | None = None,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Coarse-to-fine ECC; ``warp`` is in finest-level pixels. Raises cv2.error if it fails to converge."""
+    n = min(len(ref_pyr), len(img_pyr)) if levels is None else levels
+    w = warp.astype(np.float32)
+    for lvl in range(n - 1, -1, -1):
+        s = 0.5**lvl
+        wl = _scale_matrix(w, s)
+        ml = None
+        if mask is not None:
+            lh, lw = img_pyr[lvl].shape
+            ml = mask if mask.shape == (lh, lw) else cv2.resize(mask, (lw, lh), interpolation=cv2.INTER_NEAREST)
+        _, wl = cv2.findTransformECC(ref_pyr[lvl], img_pyr[lvl], wl, motion, _CRITERIA, ml, 5)
+        w = _scale_matrix(wl, 1.0 / s)
+    return w
+
+
+def _try_homography(
+    ref_pyr: list[np.ndarray], img_pyr: list[np.ndarray], euclid: np.ndarray, mask: np.ndarray | None
+) -> np.ndarray | None:
+    """A homography from the euclidean solution, if it looks worth it on the half-size level
+    (4x cheaper to find); refined at full size. None when the euclidean warp fits as well."""
+    hom = np.vstack([euclid, [0, 0, 1]]).astype(np.float32)
+    if len(ref_pyr) > 1:
+        s = 0.5
+        ref1, img1 = ref_pyr[1], img_pyr[1]
+        h1 = _ecc(ref_pyr[1:], img_pyr[1:], _scale_matrix(hom, s), cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask)
+        if _score(ref1, _warp(img1, h1, True)) <= _score(ref1, _warp(img1, _scale_matrix(euclid, s), False)) + HOMOGRAPHY_GAIN:
+            return None
+        hom = _scale_matrix(h1, 1.0 / s)
+    return _ecc(ref_pyr, img_pyr, hom, cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask)
+
+
+def _max_displacement(matrix: np.ndarray, w: int, h: int) -> float:
+    """Largest movement of the image corners under ``matrix`` (same pixels as w, h)."""
+    pts = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], np.float64).T
+    m = matrix.astype(np.float64)
+    moved = m @ pts
+    if m.shape[0] == 3:
+        moved = moved[:2] / moved[2:]
+    return float(np.abs(moved - pts[:2]).max())
+
+
 def align_frames(frames: list[Frame], reference: int | None = None, progress=None) -> tuple[list[Frame], list[AlignInfo]]:
     """Align every frame to the reference (default: the middle exposure)."""
     n = len(frames)
     ref_idx = n // 2 if reference is None else reference
-    grays = [_gray8(f) for f in frames]
-    h, w = grays[0].shape
+    h, w = frames[0].data.shape[:2]
+    if min(h, w) < MIN_ALIGN_SIDE:
+        infos = [AlignInfo(name=f.path.name, note="reference" if i == ref_idx else f"too small to align ({w}x{h})") for i, f in enumerate(frames)]
+        return list(frames), infos
     scale = min(1.0, ECC_SIZE / max(h, w))
-    small = [cv2.resize(g, (max(8, int(w * scale)), max(8, int(h * scale))), interpolation=cv2.INTER_AREA) for g in grays]
+    sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
+    small = []
+    for f in frames:
+        g = _gray8(f)
+        small.append(g if (sw, sh) == (w, h) else cv2.resize(g, (sw, sh), interpolation=cv2.INTER_AREA))
+        del g
+    # actual scale per axis after rounding (full-resolution pixel = small pixel / s)
+    sx, sy = sw / w, sh / h
     views = [_normalise(s) for s in small]
+    pyrs = [_pyramid(v, ECC_LEVELS) for v in views]
     mtb = cv2.createAlignMTB(max_bits=5, exclude_range=4, cut=True)
+    threshold = MOVE_THRESHOLD_PX
     out: list[Frame] = []
     infos: list[AlignInfo] = []
     for i, frame in enumerate(frames):
@@ -96,27 +209,39 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
         try:
             shift = mtb.calculateShift(small[ref_idx], small[i])  # moves image i onto the reference
             warp = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
-            criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
-            _, warp = cv2.findTransformECC(views[ref_idx], views[i], warp, cv2.MOTION_EUCLIDEAN, criteria, None, 5)
+            mask = _valid_mask(small[ref_idx], small[i])
+            warp = _ecc(pyrs[ref_idx], pyrs[i], warp, cv2.MOTION_EUCLIDEAN, mask=mask)
             model, matrix = "euclidean", warp
             before = _score(views[ref_idx], views[i])
             after = _score(views[ref_idx], _warp(views[i], warp, False))
-            try:
-                hom = np.vstack([warp, [0, 0, 1]]).astype(np.float32)
-                _, hom = cv2.findTransformECC(views[ref_idx], views[i], hom, cv2.MOTION_HOMOGRAPHY, criteria, None, 5)
-                after_h = _score(views[ref_idx], _warp(views[i], hom, True))
-                if after_h > after + 0.01:  # only when it clearly helps: homographies overfit easily
-                    model, matrix, after = "homography", hom, after_h
-            except cv2.error:
-                pass
+            if _max_displacement(warp, sw, sh) * (1.0 / min(sx, sy)) > threshold:
+                try:
+                    hom = _try_homography(pyrs[ref_idx], pyrs[i], warp, mask)
+                    if hom is not None:
+                        after_h = _score(views[ref_idx], _warp(views[i], hom, True))
+                        if after_h > after + HOMOGRAPHY_GAIN:  # only when it clearly helps: homographies overfit easily
+                            model, matrix, after = "homography", hom, after_h
+                except cv2.error:
+                    pass
         except cv2.error as exc:
-            info.note = f"alignment failed: {str(exc).splitlines()[-1][:80]}"
+            info.note = f"alignment failed: {str(exc).strip().splitlines()[-1][:80]}"
             out.append(frame)
             infos.append(info)
             continue
-        dx, dy = float(matrix[0, 2]) / scale, float(matrix[1, 2]) / scale
+        # to full resolution
+        if model == "homography":
+            d = np.diag([sx, sy, 1.0])
+            full = (np.linalg.inv(d) @ matrix.astype(np.float64) @ d).astype(np.float32)
+        else:
+            full = matrix.astype(np.float64).copy()
+            full[0, 1] *= sy / sx
+            full[1, 0] *= sx / sy
+            full[0, 2] /= sx
+            full[1, 2] /= sy
+            full = full.astype(np.float32)
+        dx, dy = float(full[0, 2]), float(full[1, 2])
         rot = float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0])))
-        moved = abs(dx) > 0.25 or abs(dy) > 0.25 or abs(rot) > 0.01 or model == "homography"
+        moved = _max_displacement(full, w, h) > threshold
         if not moved:
             info.note = "already aligned"
             out.append(frame)
@@ -124,15 +249,9 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
             info.note = "alignment made it worse; kept as shot"
             out.append(frame)
         else:
-            full = matrix.copy()
-            if model == "homography":
-                s = np.diag([scale, scale, 1.0]).astype(np.float32)
-                full = np.linalg.inv(s) @ full @ s
-            else:
-                full[:, 2] /= scale
-            data = _warp(frame.data, full.astype(np.float32), model == "homography")
+            data = _warp(frame.data, full, model == "homography")
             out.append(Frame(path=frame.path, data=data, exposure=frame.exposure, exif_bytes=frame.exif_bytes))
-            info = AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot)
+            info = AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot, matrix=full)
         infos.append(info)
     if progress is not None:
         progress(1.0)

@@ -35,7 +35,7 @@ from hdrdesk.tasks import TaskState, null_task
 METHODS = ("cnn", "mertens")
 CHROMA_EPS = 1e-4
 WEIGHT_EPS = 1e-6
-STRIP_PIXELS = 1 << 21  # pixels per row strip of the colour conversion (~8 MB of float32 per plane)
+STRIP_PIXELS = 1 << 19  # pixels per row strip of the colour conversions (2 MB per float32 plane: cache-resident)
 
 
 @dataclass
@@ -105,11 +105,21 @@ class ModelPreloader:
 
     ``result()`` waits and returns what :func:`get_model` returns (re-raising its error).
     The model lands in :func:`get_model`'s cache, so a later ``fuse_frames`` finds it.
+
+    ``fast_switch``: while the import runs, lower the interpreter's GIL switch interval
+    (restored by ``result()``). The import holds the GIL most of the time; every OpenCV
+    call of the caller's thread gives it up and must win it back, which otherwise takes
+    up to 5 ms each time.
     """
 
-    def __init__(self, model_path: Path | None = None, device: str | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, device: str | None = None, fast_switch: bool = False) -> None:
+        import sys
+
         self._out: tuple | None = None
         self._exc: BaseException | None = None
+        self._switch = sys.getswitchinterval() if fast_switch else None
+        if fast_switch:
+            sys.setswitchinterval(min(self._switch, 2e-4))
         self._thread = threading.Thread(target=self._run, args=(model_path, device), name="hdrdesk-model-load", daemon=True)
         self._thread.start()
 
@@ -120,7 +130,12 @@ class ModelPreloader:
             self._exc = exc
 
     def result(self):
+        import sys
+
         self._thread.join()
+        if self._switch is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
         if self._exc is not None:
             raise self._exc
         return self._out
@@ -168,29 +183,29 @@ def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
 def lift_weights(
     w_low: np.ndarray, luma_low: np.ndarray, luma_full: Sequence[np.ndarray], radius: int = 2, eps: float = 1e-3
 ) -> np.ndarray:
-    """Guided upsampling of each exposure's weights to full resolution, clipped and renormalised."""
+    """Guided upsampling of each exposure's weights to full resolution, clipped and renormalised.
+
+    Same operator as :func:`hdrdesk.core.guided.guided_upsample` per exposure, written
+    into one (K, H, W) array with a single full-size temporary.
+    """
     k = len(luma_full)
     h, w = luma_full[0].shape
     out = np.empty((k, h, w), np.float32)
-    a_full = b_full = None
+    tmp = np.empty((h, w), np.float32)
     for i in range(k):
         if w_low.shape[1:] == (h, w):
             out[i] = w_low[i]
         else:
-            # guided.guided_upsample, into preallocated planes
             a, b = guided_coefficients(
                 np.ascontiguousarray(luma_low[i], dtype=np.float32), np.ascontiguousarray(w_low[i], dtype=np.float32), radius, eps
             )
-            if a_full is None:
-                a_full = np.empty((h, w), np.float32)
-                b_full = np.empty((h, w), np.float32)
-            cv2.resize(a, (w, h), dst=a_full, interpolation=cv2.INTER_LINEAR)
-            cv2.resize(b, (w, h), dst=b_full, interpolation=cv2.INTER_LINEAR)
-            cv2.multiply(a_full, np.ascontiguousarray(luma_full[i], dtype=np.float32), dst=out[i])
-            cv2.add(out[i], b_full, dst=out[i])
+            cv2.resize(a, (w, h), dst=out[i], interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(out[i], _f32(luma_full[i]), dst=out[i])
+            cv2.resize(b, (w, h), dst=tmp, interpolation=cv2.INTER_LINEAR)
+            cv2.add(out[i], tmp, dst=out[i])
         cv2.max(out[i], 0.0, dst=out[i])
-    del a_full, b_full
-    total = np.full((h, w), WEIGHT_EPS, np.float32)
+    total = tmp
+    total.fill(WEIGHT_EPS)
     for i in range(k):
         cv2.add(total, out[i], dst=total)
     for i in range(k):
@@ -198,52 +213,103 @@ def lift_weights(
     return out
 
 
+def _f32(a: np.ndarray) -> np.ndarray:
+    return a if a.dtype == np.float32 and a.flags.c_contiguous else np.ascontiguousarray(a, dtype=np.float32)
+
+
 def fuse_luma_chroma(ys: Sequence[np.ndarray], cbs: Sequence[np.ndarray], crs: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
     """Luma by pyramid blending of ``weights``; chroma by the |C - 0.5| rule. Returns RGB."""
-    from hdrdesk.core.pyramid import blend_cv
-
-    y = blend_cv(list(ys), list(weights))
-    return _ycbcr_to_rgb(y, _fuse_chroma(cbs), _fuse_chroma(crs))
+    y = blend_luma([_f32(v) for v in ys], [_f32(v) for v in weights])
+    return compose_rgb(y, _fuse_chroma(cbs), _fuse_chroma(crs))
 
 
 def _fuse_chroma(cs: Sequence[np.ndarray]) -> np.ndarray:
-    acc = _ChromaAccumulator(cs[0].shape)
+    num = np.zeros(cs[0].shape, np.float32)
+    den = np.zeros(cs[0].shape, np.float32)
+    tmp = np.empty(cs[0].shape, np.float32)
     for c in cs:
-        acc.add(np.ascontiguousarray(c, dtype=np.float32), slice(None))
-    return acc.result()
+        _chroma_accumulate(_f32(c), num, den, tmp)
+    return cv2.divide(num, den, dst=num)
 
 
-class _ChromaAccumulator:
-    """Running sums of the chroma rule: num = sum_k C_k w_k, den = sum_k w_k, w_k = |C_k - 0.5| + eps."""
+def _chroma_accumulate(c: np.ndarray, num: np.ndarray, den: np.ndarray, tmp: np.ndarray) -> None:
+    """num += C w, den += w with w = |C - 0.5| + eps (all float32, same shape; tmp is scratch)."""
+    cv2.absdiff(c, 0.5, dst=tmp)
+    cv2.add(tmp, CHROMA_EPS, dst=tmp)
+    cv2.accumulate(tmp, den)
+    cv2.accumulateProduct(tmp, c, num)
 
-    def __init__(self, shape: tuple[int, int]) -> None:
-        self.num = np.zeros(shape, np.float32)
-        self.den = np.zeros(shape, np.float32)
-        self._tmp: np.ndarray | None = None
 
-    def add(self, c: np.ndarray, rows: slice) -> None:
-        if self._tmp is None or self._tmp.shape[0] < c.shape[0]:
-            self._tmp = np.empty(c.shape, np.float32)
-        t = self._tmp[: c.shape[0]]
-        cv2.absdiff(c, 0.5, dst=t)
-        cv2.add(t, CHROMA_EPS, dst=t)
-        cv2.accumulate(t, self.den[rows])
-        cv2.accumulateProduct(t, c, self.num[rows])
+def blend_luma(images: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> np.ndarray:
+    """Laplacian-pyramid blend, the operator of :func:`hdrdesk.core.pyramid.blend_cv` (same levels,
+    same OpenCV pyrDown/pyrUp), with far less memory: the finest level of every pyramid is the
+    input itself, one full-size scratch plane is reused, products are accumulated in place.
+    """
+    from hdrdesk.core.pyramid import pyramid_levels  # no torch needed for this (pyramid imports it, though)
 
-    def result(self) -> np.ndarray:
-        out = cv2.divide(self.num, self.den, dst=self.num)
-        self.den = self._tmp = None  # type: ignore[assignment]
-        return out
+    h, w = images[0].shape[:2]
+    n = pyramid_levels(h, w)
+    acc: list[np.ndarray] = []
+    up: list[np.ndarray | None] = [None] * n  # scratch per level, reused across exposures
+    for img, wt in zip(images, weights):
+        gi, gw = [img], [wt]
+        for _ in range(n - 1):
+            gi.append(cv2.pyrDown(gi[-1]))
+            gw.append(cv2.pyrDown(gw[-1]))
+        if not acc:
+            acc = [np.zeros(g.shape, np.float32) for g in gi]
+        for lvl in range(n - 1):
+            size = (gi[lvl].shape[1], gi[lvl].shape[0])
+            u = up[lvl]
+            u = cv2.pyrUp(gi[lvl + 1], dst=u, dstsize=size)
+            up[lvl] = u
+            cv2.subtract(gi[lvl], u, dst=u)  # Laplacian level
+            cv2.accumulateProduct(u, gw[lvl], acc[lvl])
+        cv2.accumulateProduct(gi[-1], gw[-1], acc[-1])
+        del gi, gw
+    out = acc[-1]
+    for lvl in range(n - 2, -1, -1):
+        size = (acc[lvl].shape[1], acc[lvl].shape[0])
+        u = cv2.pyrUp(out, dst=up[lvl], dstsize=size)
+        cv2.add(acc[lvl], u, dst=acc[lvl])
+        out = acc[lvl]
+        up[lvl] = None
+    return out
+
+
+def compose_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Y, Cb, Cr float32 planes -> RGB clipped to [0, 1]: float32, or uint8/uint16 rounded to nearest.
+
+    Row strips: no full-size 3-channel float temporaries (and, for integer output,
+    no full-size float image at all).
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.uint8, np.uint16):
+        raise ValueError(f"output type {dtype} (float32, uint8 or uint16)")
+    h, w = y.shape
+    out = np.empty((h, w, 3), dtype)
+    rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
+    ycc = np.empty((rows, w, 3), np.float32)
+    rgb = np.empty((rows, w, 3), np.float32)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        n = r1 - r0
+        cv2.merge([y[r0:r1], cr[r0:r1], cb[r0:r1]], ycc[:n])
+        dst = out[r0:r1] if dtype == np.float32 else rgb[:n]
+        cv2.cvtColor(ycc[:n], cv2.COLOR_YCrCb2RGB, dst=dst)
+        flat = dst.reshape(n, w * 3)
+        cv2.max(flat, 0.0, dst=flat)
+        if dtype == np.uint8:
+            cv2.convertScaleAbs(flat, dst=out[r0:r1].reshape(n, w * 3), alpha=255.0)
+        else:
+            cv2.min(flat, 1.0, dst=flat)
+            if dtype == np.uint16:
+                cv2.multiply(flat, 65535.0, dst=out[r0:r1].reshape(n, w * 3), dtype=cv2.CV_16U)
+    return out
 
 
 def _ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """float32 planes -> float32 RGB in [0, 1] (color.ycbcr_to_rgb without the single-threaded clip)."""
-    rgb = cv2.cvtColor(cv2.merge([y, cr, cb]), cv2.COLOR_YCrCb2RGB)
-    h, w = rgb.shape[:2]
-    flat = rgb.reshape(h, w * 3)  # a view: OpenCV treats it as one channel
-    cv2.max(flat, 0.0, dst=flat)
-    cv2.min(flat, 1.0, dst=flat)
-    return rgb
+    return compose_rgb(y, cb, cr)
 
 
 _LUT8 = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1, 256)
@@ -261,52 +327,55 @@ def _to_unit_float(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def _luma_and_chroma(frames: Sequence[Frame], low_shape: tuple[int, int], task) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Full-resolution BT.601 luma of every frame, its working-resolution copy, and the fused chroma.
 
-    Colour conversion runs in row strips (small temporaries, cache friendly); only the
-    planes that are needed later (one luma per frame, the chroma sums) are full size.
+    Row strips, every frame per strip: the colour conversion and the chroma rule run on
+    small cache-resident buffers; only one luma plane per frame and the two fused
+    chroma planes are full size.
     """
     h, w = frames[0].data.shape[:2]
     wh, ww = low_shape
     k = len(frames)
-    lows = np.empty((k, wh, ww), np.float32)
-    ys: list[np.ndarray] = []
+    for f in frames:
+        if f.data.shape[:2] != (h, w) or (f.data.ndim == 3 and f.data.shape[2] != 3) or f.data.ndim != frames[0].data.ndim:
+            raise InputError(f"{f.path}: frames must share one size and be all RGB or all gray (harmonise them first)")
+    ys = [np.empty((h, w), np.float32) for _ in range(k)]
     colour = frames[0].data.ndim == 3
-    rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
     if colour:
+        rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
         rgb = np.empty((rows, w, 3), np.float32)
         ycc = np.empty((rows, w, 3), np.float32)
-        cr = np.empty((rows, w), np.float32)
-        cb = np.empty((rows, w), np.float32)
-        acc_cb = _ChromaAccumulator((h, w))
-        acc_cr = _ChromaAccumulator((h, w))
-    for i, f in enumerate(frames):
-        y = np.empty((h, w), np.float32)
-        d = f.data
-        if d.ndim == 3 and d.shape[2] != 3:
-            raise InputError(f"{f.path}: {d.shape[2]} channels (RGB expected)")
+        c_cr = np.empty((rows, w), np.float32)
+        c_cb = np.empty((rows, w), np.float32)
+        sums = [np.empty((rows, w), np.float32) for _ in range(4)]  # num/den of Cb, num/den of Cr
+        tmp = np.empty((rows, w), np.float32)
+        cb_f = np.empty((h, w), np.float32)
+        cr_f = np.empty((h, w), np.float32)
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             n = r1 - r0
-            sl = slice(r0, r1)
-            if not colour:
-                _to_unit_float(d[sl], y[sl])
-                continue
-            _to_unit_float(d[sl], rgb[:n])
-            cv2.cvtColor(rgb[:n], cv2.COLOR_RGB2YCrCb, dst=ycc[:n])
-            cv2.split(ycc[:n], [y[sl], cr[:n], cb[:n]])
-            acc_cb.add(cb[:n], sl)
-            acc_cr.add(cr[:n], sl)
+            num_b, den_b, num_r, den_r = (s[:n] for s in sums)
+            for s in (num_b, den_b, num_r, den_r):
+                s.fill(0.0)
+            for f, y in zip(frames, ys):
+                _to_unit_float(f.data[r0:r1], rgb[:n])
+                cv2.cvtColor(rgb[:n], cv2.COLOR_RGB2YCrCb, dst=ycc[:n])
+                cv2.split(ycc[:n], [y[r0:r1], c_cr[:n], c_cb[:n]])
+                _chroma_accumulate(c_cb[:n], num_b, den_b, tmp[:n])
+                _chroma_accumulate(c_cr[:n], num_r, den_r, tmp[:n])
+            cv2.divide(num_b, den_b, dst=cb_f[r0:r1])
+            cv2.divide(num_r, den_r, dst=cr_f[r0:r1])
+            task.check()
+        del rgb, ycc, c_cr, c_cb, sums, tmp
+    else:
+        for f, y in zip(frames, ys):
+            _to_unit_float(f.data, y)
+        cb_f = np.full((h, w), 0.5, np.float32)
+        cr_f = cb_f
+    lows = np.empty((k, wh, ww), np.float32)
+    for i, y in enumerate(ys):
         if (wh, ww) == (h, w):
             lows[i] = y
         else:
             cv2.resize(y, (ww, wh), dst=lows[i], interpolation=cv2.INTER_AREA)
-        ys.append(y)
-        task.check()
-    if colour:
-        del rgb, ycc, cr, cb
-        cb_f, cr_f = acc_cb.result(), acc_cr.result()
-    else:
-        cb_f = np.full((h, w), 0.5, np.float32)
-        cr_f = cb_f
     return ys, lows, cb_f, cr_f
 
 
@@ -369,14 +438,22 @@ def prepare_fusion(
     return prep
 
 
-def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model=None) -> FusionResult:
-    """Network, weight lifting and blending of a :class:`PreparedBracket` (which it consumes)."""
+def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model=None, out_dtype=np.float32) -> FusionResult:
+    """Network, weight lifting and blending of a :class:`PreparedBracket` (which it consumes).
+
+    ``out_dtype`` np.uint8 or np.uint16 makes ``result.image`` integer RGB (rounded to
+    nearest) instead of float32: what an 8/16-bit file needs, without a float copy.
+    """
     task = task or null_task()
     options = prep.options
     timings = prep.timings
     t0 = time.perf_counter()
     if options.method == "mertens":
         image = fuse_mertens(prep.frames, task)
+        if np.dtype(out_dtype) != np.float32:
+            from hdrdesk.core.io import to_uint
+
+            image = to_uint(image, 8 if np.dtype(out_dtype) == np.uint8 else 16)
         timings["mertens"] = time.perf_counter() - t0
         timings["total"] = sum(timings.values())
         return FusionResult(image, None, prep.frames, prep.alignment, "mertens", "OpenCV Mertens", "cpu", timings)
@@ -403,13 +480,11 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     timings["lift"] = time.perf_counter() - t1
     task.report(0.8, "Blending")
     t1 = time.perf_counter()
-    from hdrdesk.core.pyramid import blend_cv
-
-    y = blend_cv(ys, list(weights))
+    y = blend_luma(ys, list(weights))
     del ys
     if not options.keep_weights:
         weights = None
-    image = _ycbcr_to_rgb(y, prep.cb, prep.cr)
+    image = compose_rgb(y, prep.cb, prep.cr, out_dtype)
     prep.cb = prep.cr = None
     del y
     timings["blend"] = time.perf_counter() - t1

@@ -1,0 +1,197 @@
+"""``hdrdesk batch``: fuse every bracket folder under a folder.
+
+Pipelined so that both cores stay busy: while the main thread runs the network and
+blends bracket *i*, a loader thread decodes, aligns and colour-converts bracket *i+1*
+and a writer thread encodes and writes bracket *i-1* (OpenCV and torch release the
+GIL). At most one bracket is prepared ahead and one waits to be written, which bounds
+memory. The model is loaded once, in the background while the first bracket decodes.
+
+A folder that fails is reported on stderr (one line naming it and the problem) and
+the others go on; the exit code is 1 if any failed, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from hdrdesk.errors import HDRDeskError, InputError, ModelError, OutputError
+
+FORMAT_SUFFIX = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
+
+
+def find_brackets(root: Path, exclude: Path | None = None) -> list[Path]:
+    """Sub-folders of ``root`` that hold images (sorted); ``root`` itself if it holds images and has none."""
+    from hdrdesk.core.io import list_images
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder")
+    excluded = exclude.resolve() if exclude is not None else None
+    subs = []
+    for p in sorted(root.iterdir()):
+        if not p.is_dir() or p.name.startswith("."):
+            continue
+        if excluded is not None and p.resolve() == excluded:
+            continue
+        try:
+            if list_images(p):
+                subs.append(p)
+        except OSError:
+            subs.append(p)  # unreadable: reported when it is loaded
+    if subs:
+        return subs
+    if list_images(root):
+        return [root]
+    raise InputError(f"{root}: holds no bracket folders (sub-folders of JPEG, PNG or TIFF exposures)")
+
+
+@dataclass
+class _Loaded:
+    folder: Path
+    out: Path
+    prep: object | None = None  # PreparedBracket
+    exif: bytes | None = None
+    error: str | None = None
+
+
+def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
+    from hdrdesk.core.fusion import prepare_fusion
+    from hdrdesk.core.io import list_images, load_bracket
+
+    item = _Loaded(folder, out)
+    try:
+        if out.exists() and not overwrite:
+            raise OutputError(f"{out}: exists (use --overwrite to replace it)")
+        files = list_images(folder)
+        if not files:
+            raise InputError(f"{folder}: holds no JPEG, PNG or TIFF images")
+        frames = load_bracket(files)
+        item.exif = frames[len(frames) // 2].exif_bytes
+        item.prep = prepare_fusion(frames, options, keep_frames=options.method == "mertens")
+    except MemoryError:
+        item.error = "out of memory"
+    except Exception as exc:  # noqa: BLE001 - one folder's problem must not stop the batch
+        item.error = _message(exc)
+    return item
+
+
+def _write(item: _Loaded, image, bits: int, quality: int, overwrite: bool) -> None:
+    from hdrdesk.core.io import write_image
+
+    write_image(item.out, image, bits=bits, quality=quality, exif=item.exif, overwrite=overwrite)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, HDRDeskError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion
+    from hdrdesk.core.io import probe_writable
+
+    root: Path = args.folder
+    outdir: Path = args.output
+    if args.model is not None and not args.model.is_file():
+        raise ModelError(f"{args.model}: model file not found")
+    if not 1 <= args.quality <= 100:
+        raise InputError(f"--quality {args.quality}: must be 1-100")
+    options = FusionOptions(
+        method=args.method, model_path=args.model, working_size=args.working_size,
+        align=args.align, device=args.device, keep_weights=False,
+    )
+    options.validate()
+    brackets = find_brackets(root, exclude=outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
+    probe_writable(outdir)
+    suffix = FORMAT_SUFFIX[args.format]
+    bits = args.bits if args.format != "jpg" else 8
+    preload = ModelPreloader(args.model, args.device) if args.method == "cnn" else None
+
+    failed: list[tuple[str, str]] = []
+    done = 0
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(brackets), unit="bracket", file=sys.stderr, dynamic_ncols=True, disable=args.no_progress)
+
+    def fail(folder: Path, message: str) -> None:
+        failed.append((folder.name, message))
+        tqdm.write(f"hdrdesk: failed: {folder.name}: {message}", file=sys.stderr)
+
+    loader = ThreadPoolExecutor(1, thread_name_prefix="hdrdesk-load")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="hdrdesk-write")
+    outputs = [outdir / f"{b.name}{suffix}" for b in brackets]
+    pending_write: tuple[_Loaded, Future] | None = None
+
+    def finish_write() -> None:
+        nonlocal pending_write, done
+        if pending_write is None:
+            return
+        item, fut = pending_write
+        pending_write = None
+        try:
+            fut.result()
+            done += 1
+        except MemoryError:
+            fail(item.folder, "out of memory while writing")
+        except Exception as exc:  # noqa: BLE001
+            fail(item.folder, _message(exc))
+        bar.update(1)
+
+    try:
+        nxt: Future | None = loader.submit(_load, brackets[0], outputs[0], options, args.overwrite)
+        for i in range(len(brackets)):
+            item: _Loaded = nxt.result()  # type: ignore[union-attr]
+            nxt = loader.submit(_load, brackets[i + 1], outputs[i + 1], options, args.overwrite) if i + 1 < len(brackets) else None
+            if item.error is not None:
+                fail(item.folder, item.error)
+                bar.update(1)
+                continue
+            bar.set_postfix_str(item.folder.name, refresh=True)
+            try:
+                if preload is not None:
+                    preload.result()  # ModelError: fatal, every bracket would fail the same way
+                    preload = None
+                result = finish_fusion(item.prep)  # type: ignore[arg-type]
+            except ModelError:
+                raise
+            except MemoryError:
+                fail(item.folder, "out of memory")
+                bar.update(1)
+                continue
+            except Exception as exc:  # noqa: BLE001
+                fail(item.folder, _message(exc))
+                bar.update(1)
+                continue
+            finally:
+                item.prep = None
+            image = result.image
+            del result
+            finish_write()  # at most one image waits for the writer
+            pending_write = (item, writer.submit(_write, item, image, bits, args.quality, args.overwrite))
+            del image
+        finish_write()
+    finally:
+        loader.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True)
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    summary = f"fused {done} of {len(brackets)} brackets into {outdir} in {elapsed:.1f} s"
+    if failed:
+        summary += f"; {len(failed)} failed: {', '.join(name for name, _ in failed)}"
+    print(summary)
+    return 1 if failed else 0
