@@ -24,8 +24,8 @@ from hdrdesk.gui import style
 from hdrdesk.gui.bracket import FrameEntry
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
-CARD_W, CARD_H = 184, 176
-THUMB_H = 90
+CARD_W, CARD_H = 184, 168
+THUMB_H = 84
 PAD = 8
 
 

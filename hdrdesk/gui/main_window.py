@@ -57,10 +57,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -95,7 +97,7 @@ from hdrdesk.gui.jobs import (
     quality_job,
 )
 from hdrdesk.gui.notify import NotificationArea
-from hdrdesk.gui.panels import FusionPanel, InspectorPanel, OverlayPanel, QualityPanel
+from hdrdesk.gui.panels import FusionPanel, HistogramPanel, InspectorPanel, OverlayPanel
 from hdrdesk.gui.viewer import ViewerArea
 from hdrdesk.gui.welcome import WelcomeView, app_icon
 from hdrdesk.gui.workers import JobError, JobRunner
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self._load_modes: dict[int, bool] = {}
         self._fusion_requested_at = 0.0
         self._docks_hidden: list[QDockWidget] = []
+        self._welcome_shown: bool | None = None
 
         self.job_pool = QThreadPool(self)
         self.job_pool.setMaxThreadCount(max(4, QThreadPool.globalInstance().maxThreadCount()))
@@ -188,28 +191,39 @@ class MainWindow(QMainWindow):
         self.fusion_panel = FusionPanel()
         self.overlay_panel = OverlayPanel()
         self.inspector = InspectorPanel()
-        self.quality_panel = QualityPanel()
+        self.quality_panel = self.fusion_panel.quality
+        self.histogram_panel = HistogramPanel()
 
-        def dock(title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        def dock(title: str, name: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
             d = QDockWidget(title, self)
             d.setObjectName(name)
-            d.setWidget(widget)
+            if scroll:  # panels scroll rather than force the window taller than the screen
+                area_widget = QScrollArea()
+                area_widget.setWidget(widget)
+                area_widget.setWidgetResizable(True)
+                area_widget.setFrameShape(QFrame.Shape.NoFrame)
+                area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+                area_widget.setMinimumWidth(widget.minimumSizeHint().width() + 12)
+                area_widget.setMinimumHeight(120)
+                d.setWidget(area_widget)
+            else:
+                d.setWidget(widget)
             d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             self.addDockWidget(area, d)
             return d
 
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.film_dock = dock("Exposures", "dock_filmstrip", self.film, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.film_dock = dock("Exposures", "dock_filmstrip", self.film, Qt.DockWidgetArea.BottomDockWidgetArea, scroll=False)
         self.film_dock.setFeatures(self.film_dock.features() & ~QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.fusion_dock = dock("Fusion", "dock_fusion", self.fusion_panel, right)
+        self.fusion_dock = dock("Fusion", "dock_fusion", self.fusion_panel, right, scroll=False)
         self.overlay_dock = dock("Overlay", "dock_overlay", self.overlay_panel, right)
-        self.inspector_dock = dock("Pixel inspector", "dock_inspector", self.inspector, right)
-        self.quality_dock = dock("Quality · Histogram", "dock_quality", self.quality_panel, right)
+        self.inspector_dock = dock("Pixel inspector", "dock_inspector", self.inspector, right, scroll=False)
+        self.histogram_dock = dock("Histogram", "dock_histogram", self.histogram_panel, right, scroll=False)
         # the right-hand panels run the full height; the filmstrip sits under the image only
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.my_docks = [self.film_dock, self.fusion_dock, self.overlay_dock, self.inspector_dock, self.quality_dock]
-        self.resizeDocks([self.fusion_dock], [330], Qt.Orientation.Horizontal)
+        self.my_docks = [self.film_dock, self.fusion_dock, self.overlay_dock, self.inspector_dock, self.histogram_dock]
+        self.resizeDocks([self.fusion_dock], [340], Qt.Orientation.Horizontal)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         a = QAction(text, self)
@@ -482,7 +496,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock_tool_{dock.windowTitle().lower().replace(' ', '_')}")
         self.addDockWidget(area, dock)
         if tabify and area == Qt.DockWidgetArea.RightDockWidgetArea:
-            self.tabifyDockWidget(self.quality_dock, dock)
+            self.tabifyDockWidget(self.histogram_dock, dock)
         self.tools_menu.addAction(dock.toggleViewAction())
 
     def is_busy(self) -> bool:
@@ -616,10 +630,11 @@ class MainWindow(QMainWindow):
                 self._schedule_fusion()
 
     def _show_welcome(self, show: bool) -> None:
-        if show == (self.stack.currentWidget() is self.welcome):
+        if show == self._welcome_shown:
             return
+        self._welcome_shown = show
         if show:
-            self._docks_hidden = [d for d in self.my_docks if d.isVisible()]
+            self._docks_hidden = [d for d in self.my_docks if not d.isHidden()]
             for d in self._docks_hidden:
                 d.hide()
             self.stack.setCurrentWidget(self.welcome)
@@ -682,7 +697,9 @@ class MainWindow(QMainWindow):
         self._refresh_main_image()
         self._refresh_compare()
         self._refresh_overlay()
-        self.quality_panel.histogram.set_histogram(out.histogram)
+        if self.overlay_panel.kind_value() != "gamma":
+            self._request_gamma(dragging=False)  # for the inspector, in the background
+        self.histogram_panel.histogram.set_histogram(out.histogram)
         w, h = res.image.shape[1], res.image.shape[0]
         self.size_label.setText(f"{w} × {h}")
         self._set_device(res.device, res.method)
@@ -731,8 +748,8 @@ class MainWindow(QMainWindow):
         self.viewer.set_main(None)
         self.viewer.set_compare(None)
         self.viewer.set_overlay(None)
-        self.quality_panel.histogram.set_histogram(None)
-        self.quality_panel.reset()
+        self.histogram_panel.histogram.set_histogram(None)
+        self.quality_panel.clear()
         self.inspector.show_values(None)
         self.size_label.setText("")
         self.viewer.main.placeholder = "Fusing…"
@@ -831,7 +848,7 @@ class MainWindow(QMainWindow):
         a = self.mode_actions.get(mode)
         if a is not None and not a.isChecked():
             a.setChecked(True)
-        self.compare_combo.setEnabled(mode != "single")
+        self.compare_combo.setEnabled(mode != "single" and self._output is not None)
         self._refresh_compare()
         self.settings.setValue("view/compare_mode", mode)
 
@@ -1006,9 +1023,12 @@ class MainWindow(QMainWindow):
         w, h = g.full_size
         gh, gw = g.maps.shape[1:]
         if (gw, gh) == (w, h):
-            self.overlay_panel.resolution_label.setText(f"Maps at full resolution ({w} × {h})")
+            note = f"Gamma maps at full resolution ({w} × {h})"
         else:
-            self.overlay_panel.resolution_label.setText(f"Maps at {gw} × {gh} px (preview of {w} × {h})")
+            note = f"Gamma maps computed at {gw} × {gh} px (a preview of {w} × {h}; export computes them at full resolution)"
+        op = self.overlay_panel
+        op.resolution_label.setText(note)
+        op.variant.setToolTip(f"How the gamma detail maps measure each exposure's local detail.\n{note}")
         if self.overlay_panel.kind_value() == "gamma":
             key = ("gamma", id(g), self._current, self.overlay_panel.colormap_name())
             self._overlay_key = key
@@ -1051,10 +1071,14 @@ class MainWindow(QMainWindow):
             if (gw, gh) != (w, h):
                 gamma_note = f"gamma at {gw}×{gh}"
         rows = []
+        evs = self.bracket.ev_labels()
+        ev_by_path = {e.frame.path: evs.get(e.uid, "") for e in self.bracket.entries}
         for k, f in enumerate(res.frames):
+            ev = ev_by_path.get(f.path, "")
             rows.append(
                 {
                     "name": f.path.name,
+                    "label": ev if ev and ev != "EV n/a" else f.path.name,
                     "value": f.data[y, x].copy(),
                     "weight": None if res.weights is None else float(res.weights[k, y, x]),
                     "gamma": None if g is None else float(g.maps[k, gy, gx]),
@@ -1160,6 +1184,7 @@ class MainWindow(QMainWindow):
         choices = [(label, p) for label, p in self.fusion_panel.models() if p is None or Path(p) != path]
         self.fusion_panel.set_models(choices, None)
 
+
     # =========================================================== status
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -1224,8 +1249,10 @@ class MainWindow(QMainWindow):
             a.setEnabled(has_result)
         for a in (self.act_fuse, self.act_add, self.act_close):
             a.setEnabled(has_frames)
-        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_100, self.act_overlay, self.act_next, self.act_prev, self.act_show_result, self.act_show_exposure):
+        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_100, self.act_overlay, self.act_next, self.act_prev, self.act_show_result, self.act_show_exposure, *self.mode_actions.values()):
             a.setEnabled(has_result)
+        self.view_combo.setEnabled(has_result)
+        self.compare_combo.setEnabled(has_result and self.viewer.mode() != "single")
         self.act_cancel.setEnabled(self.is_busy())
 
     def _sync_method_menu(self) -> None:
@@ -1278,8 +1305,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1440, 900)
         state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
+        self._default_layout = state is None or not self.restoreState(state)
         fp = self.fusion_panel
         fp.blockSignals(True)
         fp.set_method(read(s, "fusion/method", "cnn"))
@@ -1314,7 +1340,7 @@ class MainWindow(QMainWindow):
         op._update_labels()
         op.legend.set_colormap(op.colormap_name())
         op._opacity_changed(op.opacity.value())
-        self.quality_panel.rgb.setChecked(read(s, "view/histogram_rgb", True, bool))
+        self.histogram_panel.rgb.setChecked(read(s, "view/histogram_rgb", True, bool))
         mode = read(s, "view/compare_mode", "single")
         self.set_compare_mode(mode if mode in ViewerArea.MODES else "single")
 
@@ -1337,11 +1363,11 @@ class MainWindow(QMainWindow):
         s.setValue("view/gamma_variant", p.variant)
         s.setValue("view/gamma_window", p.window)
         s.setValue("view/gamma_alpha", p.alpha)
-        s.setValue("view/histogram_rgb", self.quality_panel.rgb.isChecked())
+        s.setValue("view/histogram_rgb", self.histogram_panel.rgb.isChecked())
         s.setValue("view/compare_mode", self.viewer.mode())
 
     def save_settings(self) -> None:
-        if self.stack.currentWidget() is self.welcome and self._docks_hidden:
+        if self._welcome_shown and self._docks_hidden:
             for d in self._docks_hidden:
                 d.show()  # save the panel layout as the user left it, not the start screen's
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -1378,6 +1404,14 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         # Dropped on the start screen or the image: a new bracket. On the filmstrip: added (see Filmstrip).
         self.open_paths(paths, replace=True)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if getattr(self, "_default_layout", False):
+            self._default_layout = False
+            # first start: share the right-hand column sensibly (the overlay controls need the most room)
+            QTimer.singleShot(0, lambda: self.resizeDocks(
+                [self.overlay_dock, self.inspector_dock, self.histogram_dock], [400, 180, 170], Qt.Orientation.Vertical))
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1440, 900)

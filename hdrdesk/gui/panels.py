@@ -48,7 +48,7 @@ def _form() -> QFormLayout:
     f = QFormLayout()
     f.setContentsMargins(0, 0, 0, 0)
     f.setHorizontalSpacing(10)
-    f.setVerticalSpacing(6)
+    f.setVerticalSpacing(5)
     f.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     f.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     return f
@@ -96,11 +96,18 @@ class FusionPanel(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Model", model_row)
         form.addRow("Working size", self.working)
-        form.addRow("", self.align)
+        fuse_row = QHBoxLayout()
+        fuse_row.addWidget(self.align, 1)
+        fuse_row.addWidget(self.fuse)
+        self.fuse.setMinimumWidth(110)
+        form.addRow("", fuse_row)
+        self.quality = QualityPanel()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 10)
+        lay.setSpacing(8)
         lay.addLayout(form)
-        lay.addWidget(self.fuse)
+        lay.addWidget(self.quality)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.method.currentIndexChanged.connect(self._method_changed)
         self.model.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.working.editingFinished.connect(self._working_done)
@@ -164,13 +171,13 @@ class FusionPanel(QWidget):
 
 
 class ColorLegend(QWidget):
-    """Colour bar with 0 / 0.5 / 1 ticks and a caption."""
+    """One-line colour bar: 0 on the left, 1 on the right, a tick at 0.5; what it measures in the tooltip."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.colormap = DEFAULT_COLORMAP
         self.caption = ""
-        self.setFixedHeight(20 + 2 * self.fontMetrics().height())
+        self.setFixedHeight(self.fontMetrics().height() + 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._img: QImage | None = None
 
@@ -182,6 +189,7 @@ class ColorLegend(QWidget):
 
     def set_caption(self, text: str) -> None:
         self.caption = text
+        self.setToolTip(f"Colour scale: {text} from 0 (left) to 1 (right)" if text else "")
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802
@@ -189,27 +197,26 @@ class ColorLegend(QWidget):
             self.set_colormap(self.colormap)
         p = QPainter(self)
         fm = p.fontMetrics()
-        bar = QRectF(6, 2, self.width() - 12, 12)
+        left_w, right_w = fm.horizontalAdvance("0") + 6, fm.horizontalAdvance("1") + 6
+        bar = QRectF(left_w, 3, self.width() - left_w - right_w, self.height() - 6)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         p.drawImage(bar, self._img)
         p.setPen(QColor("#555"))
         p.drawRect(bar)
+        p.setPen(QColor(255, 255, 255, 160))
+        mid = bar.left() + bar.width() / 2
+        p.drawLine(QPointF(mid, bar.top()), QPointF(mid, bar.top() + 3))
+        p.drawLine(QPointF(mid, bar.bottom() - 3), QPointF(mid, bar.bottom()))
         p.setPen(QColor(style.TEXT_DIM))
-        y = bar.bottom() + 2
-        for frac, text in ((0.0, "0"), (0.5, "0.5"), (1.0, "1")):
-            x = bar.left() + frac * bar.width()
-            p.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3))
-            w = fm.horizontalAdvance(text)
-            tx = min(max(x - w / 2, 0), self.width() - w)
-            p.drawText(QPointF(tx, y + fm.ascent() + 2), text)
-        if self.caption:
-            p.drawText(QRectF(0, y + fm.height() + 2, self.width(), fm.height()), Qt.AlignmentFlag.AlignHCenter, self.caption)
+        base = (self.height() + fm.ascent() - fm.descent()) / 2
+        p.drawText(QPointF(0, base), "0")
+        p.drawText(QPointF(self.width() - right_w + 6, base), "1")
         p.end()
 
     def sizeHint(self):  # noqa: N802
         from PySide6.QtCore import QSize
 
-        return QSize(200, 16 + 2 * self.fontMetrics().height() + 6)
+        return QSize(200, self.fontMetrics().height() + 4)
 
 
 class OverlayPanel(QWidget):
@@ -282,19 +289,20 @@ class OverlayPanel(QWidget):
         form.addRow("Draw over", self.over)
         form.addRow("Opacity", row(self.opacity, self.opacity_label))
         form.addRow("Colours", self.colormap)
-        form.addRow("", self.legend)
-        gform = _form()
-        gform.addRow("Variant", self.variant)
-        gform.addRow("Window", row(self.window, self.window_label))
-        gform.addRow("Alpha", row(self.alpha, self.alpha_label))
+        self.legend_label = QLabel("")
+        self.legend_label.setProperty("dim", True)
+        form.addRow(self.legend_label, self.legend)
+        form.addRow("Gamma", self.variant)
+        form.addRow("Window", row(self.window, self.window_label))
+        form.addRow("Alpha", row(self.alpha, self.alpha_label))
+        self._form = form
+        self._gamma_rows = (form.rowCount() - 3, form.rowCount() - 2, form.rowCount() - 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 10)
         lay.setSpacing(6)
         lay.addLayout(form)
-        lay.addSpacing(4)
-        lay.addWidget(_heading("Gamma detail maps"))
-        lay.addLayout(gform)
-        lay.addWidget(self.resolution_label)
+        self.resolution_label.hide()  # its text goes into tooltips (space is short in the side panel)
+        lay.addStretch(1)
 
         self.kind.currentIndexChanged.connect(lambda _i: (self._sync_enabled(), self.kindChanged.emit(self.kind_value())))
         self.exposure.currentIndexChanged.connect(lambda i: self.exposureChanged.emit(i) if i >= 0 else None)
@@ -387,8 +395,12 @@ class OverlayPanel(QWidget):
         on = kind != "none"
         for w in (self.exposure, self.over, self.opacity, self.colormap, self.legend):
             w.setEnabled(on)
+        self._form.setRowVisible(self.legend, on)
+        for r in self._gamma_rows:
+            self._form.setRowVisible(r, kind == "gamma")
         self.alpha.setEnabled(self.variant.currentData() == "hybrid")
-        self.legend.set_caption({"weights": "weight of the exposure", "gamma": "gamma of the exposure"}.get(kind, ""))
+        self.legend.set_caption({"weights": "the exposure's weight", "gamma": "the exposure's gamma"}.get(kind, ""))
+        self.legend_label.setText({"weights": "weight", "gamma": "gamma"}.get(kind, ""))
 
 
 # ---------------------------------------------------------------- inspector
@@ -403,11 +415,17 @@ class InspectorPanel(QWidget):
         self.position.setProperty("dim", True)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Exposure", "RGB", "Weight", "Gamma"])
+        self.table.setToolTip("Hover over the image: each exposure's pixel value (as stored), weight and gamma there")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setShowGrid(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        self._row_h = self.fontMetrics().height() + 6
+        self.table.setMinimumHeight(4 * self._row_h + 8)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in (1, 2, 3):
@@ -423,7 +441,7 @@ class InspectorPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 10)
         lay.setSpacing(6)
-        lay.addWidget(self.position)
+        self.position.hide()  # the position is shown in the table's first header
         lay.addWidget(self.table, 1)
         lay.addLayout(row)
         self.values: dict | None = None  # the last values shown (tests read them)
@@ -431,33 +449,43 @@ class InspectorPanel(QWidget):
     def show_values(self, values: dict | None) -> None:
         """``values``: x, y, fused (r, g, b floats), exposures: [name, value, weight, gamma]."""
         self.values = values
+        header = self.table.horizontalHeaderItem(0)
         if values is None:
             self.position.setText("Hover over the image")
+            header.setText("Exposure")
+            self.table.horizontalHeaderItem(3).setToolTip("")
             self.table.setRowCount(0)
             self.fused.setText("")
             self.swatch.setStyleSheet("")
             return
         note = values.get("gamma_note", "")
         self.position.setText(f"Pixel x {values['x']}, y {values['y']}" + (f"   ·   {note}" if note else ""))
+        header.setText(f"x {values['x']}, y {values['y']}")
+        self.table.horizontalHeaderItem(3).setToolTip(note or "gamma at full resolution")
         rows = values["exposures"]
-        self.table.setRowCount(len(rows))
+        if self.table.rowCount() != len(rows):
+            self.table.setRowCount(len(rows))
+            self.table.setMinimumHeight((min(len(rows), 6) + 1) * self._row_h + 8)
+            for r in range(len(rows)):
+                for c in range(4):
+                    item = QTableWidgetItem()
+                    if c:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(r, c, item)
         for r, e in enumerate(rows):
-            v = e["value"]
-            vt = " ".join(str(int(c)) for c in np.atleast_1d(v))
-            cells = [
-                f"{r + 1}: {e['name']}",
+            vt = " ".join(str(int(c)) for c in np.atleast_1d(e["value"]))
+            cells = (
+                f"{r + 1}  {e.get('label') or e['name']}",
                 vt,
                 "—" if e["weight"] is None else f"{e['weight']:.3f}",
                 "—" if e["gamma"] is None else f"{e['gamma']:.3f}",
-            ]
+            )
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if e.get("highlight"):
-                    item.setForeground(QColor("white"))
-                    item.setBackground(QColor(style.ACCENT_DARK))
-                self.table.setItem(r, c, item)
+                item = self.table.item(r, c)
+                item.setText(text)
+                if c == 0:
+                    item.setToolTip(e["name"])
+                item.setBackground(QColor(style.ACCENT_DARK) if e.get("highlight") else QColor(0, 0, 0, 0))
         fr, fg, fb = values["fused"]
         self.fused.setText(f"Fused  {fr:.3f}  {fg:.3f}  {fb:.3f}   ({round(fr * 255)}, {round(fg * 255)}, {round(fb * 255)})")
         c = QColor.fromRgbF(min(max(fr, 0), 1), min(max(fg, 0), 1), min(max(fb, 0), 1))
@@ -479,7 +507,7 @@ class HistogramWidget(QWidget):
         super().__init__(parent)
         self.hist: Histogram | None = None
         self.show_rgb = True
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Histogram of the fused result (luma filled, red/green/blue lines)")
 
@@ -521,60 +549,82 @@ class HistogramWidget(QWidget):
         p.end()
 
 
-class QualityPanel(QWidget):
-    """MEF-SSIM of the result and of Mertens, computed at a reduced size in the background."""
+class HistogramPanel(QWidget):
+    """The histogram; right-click to hide or show the RGB channels."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.result_label = QLabel("MEF-SSIM —")
-        self.result_label.setToolTip("MEF-SSIM (Ma et al. 2015) of the current result against the exposures; higher is better")
-        self.mertens_label = QLabel("Mertens —")
-        self.mertens_label.setToolTip("The same figure for OpenCV's Mertens fusion of the same (aligned) exposures")
-        self.note = QLabel("")
-        self.note.setProperty("dim", True)
+        from PySide6.QtGui import QAction
+
         self.histogram = HistogramWidget()
-        self.rgb = QCheckBox("RGB channels")
+        self.rgb = QAction("Show RGB channels", self, checkable=True)
         self.rgb.setChecked(True)
         self.rgb.toggled.connect(self._rgb_toggled)
+        self.histogram.addAction(self.rgb)
+        self.histogram.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.histogram.setToolTip("Histogram of the fused result: luma filled, red/green/blue lines (right-click to hide them)")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(10, 8, 10, 10)
-        lay.setSpacing(4)
-        lay.addWidget(self.result_label)
-        lay.addWidget(self.mertens_label)
-        lay.addWidget(self.note)
-        lay.addSpacing(4)
+        lay.setContentsMargins(10, 8, 10, 8)
         lay.addWidget(self.histogram, 1)
-        lay.addWidget(self.rgb)
-        self.scores: dict[str, float | None] = {"result": None, "mertens": None}
-        self._method = "cnn"
 
     def _rgb_toggled(self, on: bool) -> None:
         self.histogram.show_rgb = on
         self.histogram.update()
 
+
+class QualityPanel(QWidget):
+    """MEF-SSIM of the result and of Mertens, computed at a reduced size in the background."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result_label = QLabel("")
+        self.result_label.setToolTip("MEF-SSIM (Ma et al. 2015) of the current result against its exposures, "
+                                     "computed in the background on copies reduced to the size shown; higher is better")
+        self.mertens_label = QLabel("")
+        self.mertens_label.setToolTip("The same figure for OpenCV's Mertens fusion of the same (aligned) exposures")
+        self.note = QLabel("")
+        self.note.setProperty("dim", True)
+        self.note.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.result_label)
+        lay.addWidget(self.mertens_label)
+        lay.addWidget(self.note)
+        self.scores: dict[str, float | None] = {"result": None, "mertens": None}
+        self._method = "cnn"
+        self.clear()
+
+    def clear(self) -> None:
+        self.scores = {"result": None, "mertens": None}
+        self.result_label.setText("MEF-SSIM —")
+        self.mertens_label.setText("")
+        self.note.setText("")
+
     def reset(self, method: str = "cnn") -> None:
         self._method = method
         self.scores = {"result": None, "mertens": None}
-        self.result_label.setText("MEF-SSIM … (computing)")
-        self.mertens_label.setText("Mertens … (computing)" if method != "mertens" else "")
+        self.result_label.setText("MEF-SSIM … <span style='color:%s'>(computing)</span>" % style.TEXT_DIM)
+        self.mertens_label.setText("Mertens … <span style='color:%s'>(computing)</span>" % style.TEXT_DIM if method != "mertens" else "")
         self.note.setText("")
 
     def set_score(self, which: str, score: float | None, long_side: int, error: str = "") -> None:
         self.scores[which] = score
         text = "n/a" if score is None else f"{score:.3f}"
+        dim = style.TEXT_DIM
         if which == "result":
-            name = "Network" if self._method == "cnn" else "Mertens"
-            self.result_label.setText(f"<b>MEF-SSIM {text}</b> <span style='color:{style.TEXT_DIM}'>({name}, at {long_side} px)</span>")
+            name = "network" if self._method == "cnn" else "Mertens"
+            self.result_label.setText(f"<b>MEF-SSIM {text}</b> <span style='color:{dim}'>({name}, at {long_side} px)</span>")
             if error:
                 self.result_label.setToolTip(error)
         else:
-            self.mertens_label.setText(f"Mertens {text} <span style='color:{style.TEXT_DIM}'>(at {long_side} px)</span>")
+            self.mertens_label.setText(f"Mertens {text} <span style='color:{dim}'>(at {long_side} px)</span>")
         a, b = self.scores["result"], self.scores["mertens"]
         if self._method == "mertens":
             self.mertens_label.setText("")
-            self.note.setText("Switch to the network to compare with Mertens")
+            self.note.setText("Switch to the network to compare it with Mertens")
         elif a is not None and b is not None:
             if abs(a - b) < 5e-4:
-                self.note.setText("Network and Mertens score the same on this scene")
+                self.note.setText("The network and Mertens score the same on this scene")
             else:
                 self.note.setText(f"{'The network' if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")

@@ -77,13 +77,8 @@ QPushButton:pressed {{ background: #2f2f2f; }}
 QPushButton:disabled {{ color: #6a6a6a; background: #2e2e2e; border-color: #383838; }}
 QPushButton[primary="true"] {{ background: {ACCENT_DARK}; border-color: {ACCENT}; color: white; }}
 QPushButton[primary="true"]:hover {{ background: {ACCENT}; }}
-QComboBox, QSpinBox, QDoubleSpinBox, QLineEdit {{
-    background: {BG_DARKEST}; border: 1px solid #444; border-radius: 4px; padding: 3px 6px; color: {TEXT};
-    selection-background-color: {ACCENT};
-}}
-QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QLineEdit:focus {{ border-color: {ACCENT}; }}
-QComboBox:disabled, QSpinBox:disabled, QLineEdit:disabled {{ color: #6a6a6a; }}
-QComboBox::drop-down {{ border: none; width: 18px; }}
+QLineEdit {{ background: {BG_DARKEST}; border: 1px solid #444; border-radius: 3px; padding: 3px 5px; selection-background-color: {ACCENT}; }}
+QLineEdit:focus {{ border-color: {ACCENT}; }}
 QComboBox QAbstractItemView {{ background: {BG_DARK}; border: 1px solid {BORDER}; selection-background-color: {ACCENT_DARK}; }}
 QCheckBox, QRadioButton {{ spacing: 6px; }}
 QSlider::groove:horizontal {{ height: 4px; background: #444; border-radius: 2px; }}
@@ -113,6 +108,8 @@ QTableWidget {{ background: {BG_DARK}; gridline-color: {BORDER}; border: none; }
 QHeaderView::section {{ background: {BG}; color: {TEXT_DIM}; border: none; border-bottom: 1px solid {BORDER}; padding: 3px 6px; }}
 QListWidget#filmstrip {{ background: {BG_DARK}; border: none; outline: none; }}
 QGraphicsView {{ background: {BG_DARKEST}; border: none; }}
+QDockWidget QScrollArea {{ background: {BG}; border: none; }}
+QDockWidget QScrollArea > QWidget > QWidget {{ background: {BG}; }}
 QLabel[dim="true"] {{ color: {TEXT_DIM}; }}
 QLabel[heading="true"] {{ color: {TEXT_DIM}; font-size: 8pt; font-weight: 600; }}
 QSplitter::handle {{ background: {BG_DARKEST}; }}

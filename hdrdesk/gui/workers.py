@@ -38,7 +38,7 @@ _ids = itertools.count(1)
 _local = threading.local()
 
 #: Niceness of worker threads on Linux: the UI thread must win the CPU when it needs it.
-WORKER_NICE = 10
+WORKER_NICE = int(os.environ.get("HDRDESK_WORKER_NICE", "10"))
 
 
 def lower_thread_priority() -> None:
