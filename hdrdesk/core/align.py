@@ -13,6 +13,7 @@ frame when the aligned one matches the reference worse than it did before.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -26,7 +27,7 @@ MIN_ALIGN_SIDE = 32  # frames with a shorter short side are not aligned
 MOVE_THRESHOLD_PX = 0.25  # below this (full-resolution pixels, at any corner) a frame counts as aligned
 HOMOGRAPHY_GAIN = 0.02  # a homography must raise the match score by this much to be used
 CLIP_LOW, CLIP_HIGH = 3, 252  # 8-bit luma at or beyond these is clipped: no structure to align on
-_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
+_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
 
 @dataclass
@@ -73,18 +74,18 @@ def _score(ref: np.ndarray, img: np.ndarray) -> float:
     Band-pass (the view minus a blurred copy): a misalignment of a pixel barely changes the
     correlation of whole images, dominated by their smooth gradients, but ruins that of detail.
     """
-    ref = ref - cv2.GaussianBlur(ref, (0, 0), 4.0)
-    img = img - cv2.GaussianBlur(img, (0, 0), 4.0)
     h, w = ref.shape
     m = max(1, min(h, w) // 20)
-    a = ref[m : h - m, m : w - m].ravel().astype(np.float64)
-    b = img[m : h - m, m : w - m].ravel().astype(np.float64)
-    if a.size < 16:
+    if (h - 2 * m) * (w - 2 * m) < 16:
         return 0.0
-    a -= a.mean()
-    b -= b.mean()
-    den = float(np.linalg.norm(a) * np.linalg.norm(b)) + 1e-12
-    return float(a @ b) / den
+    a = cv2.subtract(ref, cv2.GaussianBlur(ref, (0, 0), 4.0))[m : h - m, m : w - m]
+    b = cv2.subtract(img, cv2.GaussianBlur(img, (0, 0), 4.0))[m : h - m, m : w - m]
+    a = np.ascontiguousarray(a).ravel()
+    b = np.ascontiguousarray(b).ravel()
+    a -= a.mean(dtype=np.float64)
+    b -= b.mean(dtype=np.float64)
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b))) + 1e-12
+    return float(np.dot(a, b)) / den
 
 
 def _warp(data: np.ndarray, matrix: np.ndarray, homography: bool) -> np.ndarray:

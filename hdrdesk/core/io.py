@@ -307,14 +307,14 @@ OUTPUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG"
 def check_output_path(out: Path, inputs: Sequence[Path] = (), overwrite: bool = False) -> None:
     """Fail early (before any work) on an output that cannot or must not be written."""
     out = Path(out)
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder")
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise OutputError(f"{out}: unknown output format (use .png, .tif, .tiff, .jpg or .jpeg)")
     resolved = out.resolve()
     for p in inputs:
         if Path(p).resolve() == resolved:
             raise OutputError(f"{out}: output path is one of the inputs")
-    if out.is_dir():
-        raise OutputError(f"{out}: is a folder")
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: exists (use --overwrite to replace it)")
     parent = resolved.parent
