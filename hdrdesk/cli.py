@@ -280,6 +280,7 @@ def _runtime_defaults() -> None:
     # compacts memory to provide them (THP defrag "madvise"), first-touch faults of a
     # 12 MP float plane cost ~10x more than with normal pages. Our arrays are touched once.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # decoder warnings would garble one-line errors
     if os.environ.get("HDRDESK_MALLOC_TUNING", "1") != "0":
         _tune_malloc()
 

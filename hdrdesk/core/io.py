@@ -22,6 +22,11 @@ import numpy as np
 
 from hdrdesk.errors import InputError, OutputError
 
+try:  # decoder warnings (truncated data...) would be a second line next to our one-line errors
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+except AttributeError:  # pragma: no cover - very old OpenCV
+    pass
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MAX_PIXELS = 120_000_000  # refuse absurd sizes with a message instead of running out of memory
 
@@ -176,6 +181,8 @@ def read_frame(path: str | os.PathLike) -> Frame:
         raise InputError(f"{path}: file is empty")
     if _is_truncated_jpeg(buf):
         raise InputError(f"{path}: JPEG file is truncated (no end-of-image marker after the image data)")
+    if _is_truncated_png(buf):
+        raise InputError(f"{path}: PNG file is truncated (no end chunk)")
     if (buf.size >= 24 and buf[:4].tobytes() in (b"II*\x00", b"MM\x00*")) or buf[:8].tobytes().startswith(b"\x89PNG"):
         _check_dimensions(path, buf)
     data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
@@ -216,6 +223,12 @@ def _is_truncated_jpeg(buf: np.ndarray) -> bool:
     sos = data.rfind(b"\xff\xda")
     eoi = data.rfind(b"\xff\xd9")
     return sos < 0 or eoi < sos
+
+
+def _is_truncated_png(buf: np.ndarray) -> bool:
+    if buf.size < 8 or buf[:8].tobytes() != b"\x89PNG\r\n\x1a\n":
+        return False
+    return buf.tobytes().rfind(b"IEND") < 0
 
 
 def _check_dimensions(path: Path, buf: np.ndarray) -> None:
