@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage
 from hdrdesk.core.color import luma
 from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames, fuse_mertens
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
-from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, write_image
+from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb, write_image
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError
 from hdrdesk.gui.imaging import (
     THUMB_LONG,
@@ -102,6 +102,7 @@ class FusionOutput:
     histogram: Histogram
     seconds: float
     source_paths: list[Path] = field(default_factory=list)
+    luma: "LumaCache | None" = None  # luma stacks for the gamma maps, prepared with the result
 
 
 def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState) -> FusionOutput:
@@ -115,8 +116,11 @@ def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState)
     task.check()
     exposures = [make_display(f.data) for f in result.frames]
     hist = histogram(fused8)
+    luma = LumaCache(result.frames)
+    for size in (GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE):  # ready before the first slider move
+        luma.get(size)
     task.report(1.0, "Done")
-    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths)
+    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma)
 
 
 # ------------------------------------------------------------------ gamma maps
@@ -144,9 +148,12 @@ class LumaCache:
         if cached is not None:
             return cached
         lumas = []
+        full = n == max(self.width, self.height)
         for f in self.frames:
-            rgb = f.rgb_float() if n == max(self.width, self.height) else downscale(f.rgb_float(), n)
-            lumas.append(luma(rgb))
+            if full:  # exactly the engine's luma
+                lumas.append(luma(f.rgb_float()))
+            else:  # reduce the native pixels first (cheap), then convert: a preview within 1/255 of exact
+                lumas.append(luma(to_float_rgb(downscale(f.data, n))))
         stack = np.stack(lumas).astype(np.float32)
         with self._lock:
             self._cache[n] = stack

@@ -144,17 +144,19 @@ class MainWindow(QMainWindow):
         self._fusion_requested_at = 0.0
         self._docks_hidden: list[QDockWidget] = []
         self._welcome_shown: bool | None = None
+        self._gamma_refine = None  # GammaParams awaiting their settled-size maps
 
         self.job_pool = QThreadPool(self)
         self.job_pool.setMaxThreadCount(max(4, QThreadPool.globalInstance().maxThreadCount()))
         self.loader = JobRunner("load", self.job_pool, latest_wins=False, parent=self)
         self.fusion = JobRunner("fusion", self.job_pool, parent=self)
-        self.gamma = JobRunner("gamma", self.job_pool, parent=self)
-        self.overlay_runner = JobRunner("overlay", self.job_pool, parent=self)
-        self.quality = JobRunner("quality", self.job_pool, parent=self)
-        self.mertens = JobRunner("mertens", self.job_pool, parent=self)
+        # small background jobs run PyTorch on one thread (see JobRunner)
+        self.gamma = JobRunner("gamma", self.job_pool, parent=self, torch_threads=1, max_stale=1)
+        self.overlay_runner = JobRunner("overlay", self.job_pool, parent=self, torch_threads=1)
+        self.quality = JobRunner("quality", self.job_pool, parent=self, torch_threads=1)
+        self.mertens = JobRunner("mertens", self.job_pool, parent=self, torch_threads=1)
         self.exporter = JobRunner("export", self.job_pool, latest_wins=False, parent=self)
-        self.info_runner = JobRunner("info", self.job_pool, parent=self)
+        self.info_runner = JobRunner("info", self.job_pool, parent=self, torch_threads=1)
 
         self._build_widgets()
         self._build_actions()
@@ -680,7 +682,7 @@ class MainWindow(QMainWindow):
         self._overlay_key = None
         self._gamma = None
         self._mertens = None
-        self._luma = LumaCache(res.frames)
+        self._luma = out.luma or LumaCache(res.frames)
         # alignment state per filmstrip entry
         by_path = {e.frame.path: e for e in self.bracket.entries}
         for path, info in zip(out.source_paths, res.alignment):
@@ -994,17 +996,21 @@ class MainWindow(QMainWindow):
             self._request_gamma(dragging=dragging)
 
     def _request_gamma(self, dragging: bool, recolour_only: bool = False) -> int:
-        """Compute the gamma maps (latest wins) or, if current, just recolour the overlay."""
+        """Compute the gamma maps (latest wins) or, if current, just recolour the overlay.
+
+        While a slider moves the maps are computed at GAMMA_DRAG_SIZE; any other
+        change gets a quick map at that size first, then one at GAMMA_SETTLED_SIZE.
+        """
         out, luma = self._output, self._luma
         if out is None or luma is None:
             return 0
         params = self.overlay_panel.gamma_params()
         cmap = self.overlay_panel.colormap_name()
         k = self._current
-        size = GAMMA_DRAG_SIZE if dragging else GAMMA_SETTLED_SIZE
+        quick, settled = luma.resolution(GAMMA_DRAG_SIZE), luma.resolution(GAMMA_SETTLED_SIZE)
         g = self._gamma
-        current = g is not None and g.params == params and g.long_side == luma.resolution(size)
-        if recolour_only and current:
+        same = g is not None and g.params == params
+        if recolour_only and same:
             key = ("gamma", id(g), k, cmap)
             self._overlay_key = key
             if g.overlay is not None and g.index == k and g.colormap == cmap:
@@ -1014,12 +1020,24 @@ class MainWindow(QMainWindow):
             else:
                 self.overlay_runner.submit(overlay_job, g.maps[k], cmap, g.full_size, label="Overlay")
             return 0
-        return self.gamma.submit(gamma_job, luma, params, size, k, cmap, label="Gamma maps")
+        if dragging:
+            self._gamma_refine = None
+            return self.gamma.submit(gamma_job, luma, params, GAMMA_DRAG_SIZE, k, cmap, label="Gamma maps")
+        if quick == settled or (same and g.long_side >= quick):
+            self._gamma_refine = None
+            return self.gamma.submit(gamma_job, luma, params, GAMMA_SETTLED_SIZE, k, cmap, label="Gamma maps")
+        self._gamma_refine = params  # quick now, the settled maps when it lands
+        return self.gamma.submit(gamma_job, luma, params, GAMMA_DRAG_SIZE, k, cmap, label="Gamma maps")
 
     def _on_gamma(self, rid: int, g: GammaOutput) -> None:
         if self._luma is None or self._output is None or g.full_size != (self._luma.width, self._luma.height):
             return
         self._gamma = g
+        if self._gamma_refine is not None and g.params == self._gamma_refine:
+            self._gamma_refine = None
+            if g.long_side < self._luma.resolution(GAMMA_SETTLED_SIZE):
+                self.gamma.submit(gamma_job, self._luma, g.params, GAMMA_SETTLED_SIZE, self._current,
+                                  self.overlay_panel.colormap_name(), label="Gamma maps")
         w, h = g.full_size
         gh, gw = g.maps.shape[1:]
         if (gw, gh) == (w, h):

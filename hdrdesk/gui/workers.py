@@ -59,6 +59,27 @@ def lower_thread_priority() -> None:
             pass
 
 
+class _TorchDefault:
+    threads: int | None = None
+
+
+def _remember_torch_default() -> None:
+    """PyTorch's default intra-op thread count, read once on the UI thread."""
+    if _TorchDefault.threads is None and "torch" in sys.modules:
+        _TorchDefault.threads = sys.modules["torch"].get_num_threads()
+
+
+def _set_torch_threads(n: int | None) -> None:
+    """Set the calling worker thread's PyTorch thread count (OpenMP: per thread, so the pool's
+    threads can differ; each job sets it, since pool threads are reused across runners)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    want = n if n is not None else (_TorchDefault.threads or torch.get_num_threads())
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
+
+
 @dataclass
 class JobError:
     """An exception raised by a job, carried to the UI thread."""
@@ -112,10 +133,29 @@ class JobRunner(QObject):
     _job_progress = Signal(int, float, str)
     _job_done = Signal(int, str, object)
 
-    def __init__(self, name: str, pool: QThreadPool | None = None, latest_wins: bool = True, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        pool: QThreadPool | None = None,
+        latest_wins: bool = True,
+        parent: QObject | None = None,
+        torch_threads: int | None = None,
+        max_stale: int = 0,
+    ) -> None:
+        """``torch_threads``: PyTorch intra-op threads for this runner's jobs (None: PyTorch's default).
+
+        Small jobs (gamma maps and MEF-SSIM at preview size) run best on one
+        thread: they are too small to gain from more, and on a busy machine the
+        synchronisation of a thread team costs far more than it saves.
+        """
         super().__init__(parent)
         self.name = name
         self.latest_wins = latest_wins
+        self.torch_threads = torch_threads
+        # latest-wins: how many superseded jobs (which cannot stop mid-step) may still run while the
+        # latest one starts; 0 = the latest waits for them (heavy jobs), 1 = it starts at once (cheap jobs)
+        self.max_stale = max_stale
+        _remember_torch_default()
         self._pool = pool or QThreadPool.globalInstance()
         if not sys.platform.startswith("linux"):
             from PySide6.QtCore import QThread
@@ -190,9 +230,9 @@ class JobRunner(QObject):
 
     # ------------------------------------------------------------ internals
     def _start_next(self) -> None:
-        if self.latest_wins and self._running:
-            return  # one at a time; the pending (latest) one starts when the running one ends
-        while self._pending and (not self.latest_wins or not self._running):
+        if self.latest_wins and len(self._running) > self.max_stale:
+            return  # the pending (latest) one starts when a superseded one ends
+        while self._pending and (not self.latest_wins or len(self._running) <= self.max_stale):
             req = self._pending.pop(0)
             self._running[req.rid] = req
             self._attach_progress(req)
@@ -214,6 +254,7 @@ class JobRunner(QObject):
 
     def _run(self, req: _Request) -> None:  # worker thread
         lower_thread_priority()
+        _set_torch_threads(self.torch_threads)
         try:
             req.task.check()
             value = req.fn(*req.args, task=req.task, **req.kwargs)

@@ -72,12 +72,17 @@ def test_export_dialog_options(qtbot, tmp_path):
 
 
 def test_tiled_gamma_equals_whole_image():
+    import torch
+
     from hdrdesk.core.gamma import gamma_maps_np
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small arrays: one thread is quicker (as the app's gamma worker does)
     rng = np.random.default_rng(1)
     lumas = rng.random((3, 70, 90)).astype(np.float32)
     for params in (GammaParamsFor("hybrid"), GammaParamsFor("exposedness", 7)):
         np.testing.assert_allclose(gamma_maps_tiled(lumas, params, tile=48), gamma_maps_np(lumas, params), atol=1e-6)
+    torch.set_num_threads(threads)
 
 
 def GammaParamsFor(variant, window=11):  # noqa: N802

@@ -129,6 +129,26 @@ def test_job_runner_policies(qtbot):
     qtbot.waitUntil(lambda: not queue.is_busy(), timeout=10000)
     assert sorted(got2) == [0, 1, 2] and errors == ["x.png: not a readable image"]
 
+    # max_stale=1: the latest request starts while a superseded one is still stuck in a step
+    fast = JobRunner("f", latest_wins=True, max_stale=1)
+    stuck, started = threading.Event(), threading.Event()
+
+    def slow(task):
+        started.set()
+        stuck.wait(10)  # ignores cancellation, like one long library call
+        return "stale"
+
+    got3 = []
+    fast.result.connect(lambda rid, v: got3.append(v))
+    fast.submit(slow)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    with qtbot.waitSignal(fast.result, timeout=5000):
+        fast.submit(lambda task: "latest")
+    assert got3 == ["latest"]
+    stuck.set()
+    qtbot.waitUntil(lambda: not fast.is_busy(), timeout=10000)
+    assert got3 == ["latest"]  # the stale result was dropped
+
 
 @pytest.mark.slow
 def test_ui_thread_never_stalls_on_a_multi_megapixel_bracket(qtbot, window, tmp_path):

@@ -143,3 +143,26 @@ def test_view_exposures_with_shortcuts(qtbot, window, fused):
     assert window.viewer.main.base.display() is window.fusion_output().exposures[2]
     window.act_show_result.trigger()
     assert window.viewer.main.base.display() is window.fusion_output().fused
+
+
+def test_gamma_slider_drag_is_live_at_preview_resolution(qtbot, window, tmp_path):
+    """Dragging computes the maps at the drag size (latest wins); releasing refines them."""
+    from guitools import write_bracket
+
+    from hdrdesk.gui.jobs import GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE
+
+    window.fusion_panel.working.setValue(128)
+    load_and_fuse(qtbot, window, write_bracket(tmp_path / "wide", h=300, w=1100))
+    with qtbot.waitSignal(window.overlayShown, timeout=30000, check_params_cb=lambda k: k == "gamma"):
+        window.set_overlay("gamma", 0)
+    slider = window.overlay_panel.window
+    slider.setSliderDown(True)
+    with qtbot.waitSignal(window.overlayShown, timeout=30000):
+        for v in (6, 7, 8):  # three quick moves: only the last one has to land
+            slider.setValue(v)
+    qtbot.waitUntil(lambda: window.gamma_output().params.window == 17, timeout=30000)
+    assert window.gamma_output().long_side == GAMMA_DRAG_SIZE
+    slider.setSliderDown(False)  # release: the settled maps follow
+    qtbot.waitUntil(lambda: window.gamma_output().long_side == min(1100, GAMMA_SETTLED_SIZE), timeout=30000)
+    assert window.gamma_output().params.window == 17
+    assert window.gamma_output().maps.shape[1:] == (300 * GAMMA_SETTLED_SIZE // 1100, GAMMA_SETTLED_SIZE)
