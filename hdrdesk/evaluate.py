@@ -32,7 +32,7 @@ import numpy as np
 
 from hdrdesk.core.fusion import FusionOptions, fuse_frames, fuse_mertens, prepare_fusion
 from hdrdesk.core.io import Frame, harmonise, list_images, read_frame
-from hdrdesk.errors import HDRDeskError, InputError
+from hdrdesk.errors import Cancelled, HDRDeskError, InputError
 from hdrdesk.tasks import TaskState, null_task
 
 TRACKS = ("seq", "pair")
@@ -215,10 +215,15 @@ def evaluate_scenes(
                 res = SceneScore(folder.name, track, names, score, time.perf_counter() - t0)
                 if not math.isfinite(score):
                     res.error = "score is not a number (negative at some scale)"
+            except Cancelled:
+                raise
             except HDRDeskError as exc:
-                if exc.__class__.__name__ == "Cancelled":
-                    raise
                 res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, str(exc))
+            except MemoryError:
+                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, "out of memory")
+            except Exception as exc:  # noqa: BLE001 - e.g. the metric's "image too small"; one scene must not stop the rest
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, f"{folder}: {msg}")
             out.append(res)
             if on_scene is not None:
                 on_scene(res)
