@@ -26,22 +26,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/ablation"))
     ap.add_argument("--report", type=Path, default=None)
     ap.add_argument("--variants", default=",".join(GAMMA_VARIANTS))
+    ap.add_argument("--mefssim-row", action="store_true", help="add a row: hybrid with the MEF-SSIM term (w_mefssim=1), same budget")
     args = ap.parse_args(argv)
     base = args.recipe.resolve().parent.parent.parent
     rows = []
-    for variant in args.variants.split(","):
+    runs = [(v, 0.0) for v in args.variants.split(",")]
+    if args.mefssim_row:
+        runs.append(("hybrid", 1.0))
+    for variant, w_mef in runs:
         cfg = TrainConfig.from_file(args.recipe)
+        if w_mef:
+            cfg.w_mefssim = w_mef
         cfg.data = [str((base / d).resolve()) for d in cfg.data]
         cfg.val_scenes = str((base / cfg.val_scenes).resolve()) if cfg.val_scenes else None
         cfg.gamma = variant
-        cfg.out = str(args.out / variant)
+        label = variant + (" + MEF-SSIM term" if w_mef else "")
+        cfg.out = str(args.out / (variant + ("_mefssim" if w_mef else "")))
         t0 = time.perf_counter()
         result = train(cfg)
         minutes = (time.perf_counter() - t0) / 60
         s = result.final_scores or {}
-        rows.append({"variant": variant, "pair": s.get("pair"), "seq": s.get("seq"), "mean": s.get("mean"), "minutes": minutes, "steps": result.step})
+        rows.append({"variant": label, "pair": s.get("pair"), "seq": s.get("seq"), "mean": s.get("mean"), "minutes": minutes, "steps": result.step})
         print(json.dumps(rows[-1]), flush=True)
-    best = max(rows, key=lambda r: r["mean"] or 0)
+    best = max((r for r in rows if "MEF-SSIM" not in r["variant"]), key=lambda r: r["mean"] or 0)
     (args.out / "results.json").write_text(json.dumps({"rows": rows, "best": best["variant"]}, indent=1))
     if args.report:
         lines = [

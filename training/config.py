@@ -47,6 +47,7 @@ class TrainConfig:
     val_every: int = 250
     val_tracks: list[str] = field(default_factory=lambda: ["pair", "seq"])
     val_max_side: int = 0  # 0: validate at full scene resolution
+    val_at_start: bool = True  # score the starting weights first (fine-tuning's before/after needs it)
     log_every: int = 25
     name: str = "model"
 

@@ -212,7 +212,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
         }
 
     initial_scores = None
-    if validator is not None and start == 0:
+    if validator is not None and start == 0 and cfg.val_at_start:
         task.report(0.0, "Scoring the starting model")
         initial_scores = validator.score(model)
         emit({"type": "val", "step": 0, **{k: v for k, v in initial_scores.items() if k != "per_scene"}})
