@@ -543,8 +543,8 @@ class HistogramWidget(QWidget):
         p.restore()
         p.setPen(QColor(style.TEXT_DIM))
         fm = p.fontMetrics()
-        p.drawText(QPointF(r.left() + 4, r.top() + fm.ascent() + 2), f"shadows clipped {h.clipped_low * 100:.1f} %")
-        t = f"highlights clipped {h.clipped_high * 100:.1f} %"
+        p.drawText(QPointF(r.left() + 4, r.top() + fm.ascent() + 2), f"◀ {h.clipped_low * 100:.1f} %")
+        t = f"{h.clipped_high * 100:.1f} % ▶"
         p.drawText(QPointF(r.right() - fm.horizontalAdvance(t) - 4, r.top() + fm.ascent() + 2), t)
         p.end()
 
@@ -562,7 +562,8 @@ class HistogramPanel(QWidget):
         self.rgb.toggled.connect(self._rgb_toggled)
         self.histogram.addAction(self.rgb)
         self.histogram.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.histogram.setToolTip("Histogram of the fused result: luma filled, red/green/blue lines (right-click to hide them)")
+        self.histogram.setToolTip("Histogram of the fused result: luma filled, red/green/blue lines (right-click to hide them).\n"
+                                  "◀ share of pixels clipped to black, ▶ share with a channel clipped to white")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 8)
         lay.addWidget(self.histogram, 1)
