@@ -71,7 +71,7 @@ from PySide6.QtWidgets import (
 
 from hdrdesk.core.fusion import FusionOptions, FusionResult
 from hdrdesk.core.io import IMAGE_SUFFIXES, Frame, check_output_path
-from hdrdesk.errors import HDRDeskError, ModelError, OutputError
+from hdrdesk.errors import ModelError, OutputError
 from hdrdesk.gui import settings as settings_mod
 from hdrdesk.gui.bracket import Bracket, FrameEntry
 from hdrdesk.gui.export_dialog import ExportDialog
@@ -141,7 +141,6 @@ class MainWindow(QMainWindow):
         self._hover: tuple[int, int] | None = None
         self._last_overlay_kind = "weights"
         self._load_modes: dict[int, bool] = {}
-        self._fusion_requested_at = 0.0
         self._docks_hidden: list[QDockWidget] = []
         self._welcome_shown: bool | None = None
         self._gamma_refine = None  # GammaParams awaiting their settled-size maps
@@ -187,6 +186,12 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.notifications)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self.drop_hint = QLabel("Drop to open these exposures", central)
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setStyleSheet(
+            "background: rgba(30, 60, 90, 170); color: white; font-size: 16pt; border: 2px dashed #7fb2e0; border-radius: 12px;"
+        )
+        self.drop_hint.hide()
 
         self.film = FilmstripPanel()
         self.filmstrip = self.film.strip
@@ -663,9 +668,6 @@ class MainWindow(QMainWindow):
         if len(frames) < 2:
             return 0
         options = self.fusion_options()
-        import time
-
-        self._fusion_requested_at = time.monotonic()
         if self._output is None:
             self.viewer.main.placeholder = "Fusing…"
             self.viewer.main.viewport().update()
@@ -1407,14 +1409,26 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
+            self._show_drop_hint(True)
         else:
             event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self._show_drop_hint(False)
+        super().dragLeaveEvent(event)
+
+    def _show_drop_hint(self, show: bool) -> None:
+        if show:
+            self.drop_hint.setGeometry(self.centralWidget().rect().adjusted(24, 24, -24, -24))
+            self.drop_hint.raise_()
+        self.drop_hint.setVisible(show)
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802
+        self._show_drop_hint(False)
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()

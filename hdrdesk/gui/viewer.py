@@ -9,7 +9,6 @@ as fast as a small one).
 
 from __future__ import annotations
 
-import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from guitools import load_and_fuse
 from PySide6.QtWidgets import QMessageBox
 

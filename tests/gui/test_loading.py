@@ -36,6 +36,7 @@ def test_drop_files_loads_and_fuses(qtbot, window, small_bracket):
     with qtbot.waitSignal(window.resultReady, timeout=60000) as blocker:
         drop = _drop(window, small_bracket)
     assert drop.isAccepted()
+    assert not window.drop_hint.isVisible()
     result = blocker.args[0]
     assert window.stack.currentWidget() is window.viewer
     assert len(window.frames()) == 3

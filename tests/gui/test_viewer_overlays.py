@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from guitools import load_and_fuse
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 
 from hdrdesk.core.color import luma
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
