@@ -19,12 +19,21 @@ Properties and methods
         refill the model combo (a model manager can call it at any time).
     ``open_paths(paths, replace=True)``
         load image files or folders (on a worker; errors go to the notification area).
+    ``set_frame_enabled(uid, on)``, ``move_frame(uid, offset)``, ``remove_frames(uids)``
+        edit the bracket (uids are ``FrameEntry.uid`` from ``bracket.entries``); each fuses again.
     ``request_fusion() -> int``
         fuse now; a newer request supersedes an older one (latest wins).
+    ``set_view_target("result" | index)``, ``set_compare_mode("single" | "side" | "split")``,
+    ``set_compare_target("mertens" | index)``, ``set_overlay("none" | "weights" | "gamma", index)``
+        what the viewer shows.
+    ``pixel_values(x, y) -> dict | None``
+        what the pixel inspector shows at an image pixel (read from the engine's arrays).
+    ``export_to(ExportOptions, confirm=True) -> int``
+        export the result on display on a worker (asks before replacing files).
     ``cancel()``
         cancel loading, fusion and export in flight.
-    ``add_tool_dock(dock, area=RightDockWidgetArea)``
-        add a dock widget (tabbed with the right-hand panels) with a toggle in the Tools menu.
+    ``add_tool_dock(dock, area=RightDockWidgetArea, tabify=True)``
+        add a dock widget (tabbed with the Histogram panel on the right) with a toggle in the Tools menu.
     ``tools_menu`` (QMenu)
         the Tools menu, for tool actions.
     ``notify(text, level="error"|"warning"|"info"|"success")``
@@ -40,6 +49,8 @@ Signals
     ``qualityReady(str, object)``  ("result" | "mertens", MEF-SSIM or None).
     ``exportFinished(list)``  paths written by an export.
     ``busyChanged(bool)``     loading, fusion or export started or ended.
+    ``loadFinished()``        a load request ended (frames added and/or messages shown).
+    ``overlayShown(str)``     an overlay ("weights" | "gamma" | "none") is on screen.
 """
 
 from __future__ import annotations
