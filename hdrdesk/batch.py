@@ -1,10 +1,12 @@
 """``hdrdesk batch``: fuse every bracket folder under a folder.
 
-Pipelined so that both cores stay busy: while the main thread runs the network and
-blends bracket *i*, a loader thread decodes, aligns and colour-converts bracket *i+1*
-and a writer thread encodes and writes bracket *i-1* (OpenCV and torch release the
-GIL). At most one bracket is prepared ahead and one waits to be written, which bounds
-memory. The model is loaded once, in the background while the first bracket decodes.
+Pipelined so that both cores stay busy: while the main thread runs the network on
+bracket *i*, blends it and encodes and writes the result, a loader thread decodes,
+aligns and colour-converts bracket *i+1* (OpenCV and torch release the GIL). The two
+halves cost about the same. At most one bracket is prepared ahead, which bounds
+memory (a separate writer thread was tried: no faster, and its image overlapped the
+network's peak). The model is loaded once, in the background while the first bracket
+decodes.
 
 A folder that fails is reported on stderr (one line naming it and the problem) and
 the others go on; the exit code is 1 if any failed, else 0.
@@ -72,6 +74,7 @@ def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
             raise InputError(f"{folder}: holds no JPEG, PNG or TIFF images")
         frames = load_bracket(files)
         item.exif = frames[len(frames) // 2].exif_bytes
+        # keep_frames=False empties ``frames``: an original replaced by its aligned copy goes at once
         item.prep = prepare_fusion(frames, options, keep_frames=options.method == "mertens")
     except MemoryError:
         item.error = "out of memory"
@@ -95,6 +98,7 @@ def _message(exc: BaseException) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    import numpy as np
     from tqdm import tqdm
 
     from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion
@@ -133,25 +137,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         tqdm.write(f"hdrdesk: failed: {folder.name}: {message}", file=sys.stderr)
 
     loader = ThreadPoolExecutor(1, thread_name_prefix="hdrdesk-load")
-    writer = ThreadPoolExecutor(1, thread_name_prefix="hdrdesk-write")
     outputs = [outdir / f"{b.name}{suffix}" for b in brackets]
-    pending_write: tuple[_Loaded, Future] | None = None
-
-    def finish_write() -> None:
-        nonlocal pending_write, done
-        if pending_write is None:
-            return
-        item, fut = pending_write
-        pending_write = None
-        try:
-            fut.result()
-            done += 1
-        except MemoryError:
-            fail(item.folder, "out of memory while writing")
-        except Exception as exc:  # noqa: BLE001
-            fail(item.folder, _message(exc))
-        bar.update(1)
-
+    out_dtype = np.uint8 if bits == 8 else np.uint16
     try:
         nxt: Future | None = loader.submit(_load, brackets[0], outputs[0], options, args.overwrite)
         for i in range(len(brackets)):
@@ -166,28 +153,24 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 if preload is not None:
                     preload.result()  # ModelError: fatal, every bracket would fail the same way
                     preload = None
-                result = finish_fusion(item.prep)  # type: ignore[arg-type]
+                result = finish_fusion(item.prep, out_dtype=out_dtype)  # type: ignore[arg-type]
+                item.prep = None
+                image = result.image
+                del result
+                _write(item, image, bits, args.quality, args.overwrite)
+                del image
+                done += 1
             except ModelError:
                 raise
             except MemoryError:
                 fail(item.folder, "out of memory")
-                bar.update(1)
-                continue
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - one folder's problem must not stop the batch
                 fail(item.folder, _message(exc))
-                bar.update(1)
-                continue
             finally:
                 item.prep = None
-            image = result.image
-            del result
-            finish_write()  # at most one image waits for the writer
-            pending_write = (item, writer.submit(_write, item, image, bits, args.quality, args.overwrite))
-            del image
-        finish_write()
+            bar.update(1)
     finally:
         loader.shutdown(wait=True, cancel_futures=True)
-        writer.shutdown(wait=True)
         bar.close()
     elapsed = time.perf_counter() - t0
     summary = f"fused {done} of {len(brackets)} brackets into {outdir} in {elapsed:.1f} s"

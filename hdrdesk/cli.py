@@ -134,6 +134,8 @@ def _print_alignment(alignment, align_on: bool) -> None:
 def cmd_fuse(args: argparse.Namespace) -> int:
     import time
 
+    import numpy as np
+
     from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion, prepare_fusion
     from hdrdesk.core.io import check_output_path, expand_inputs, load_bracket, write_image
 
@@ -156,15 +158,17 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     frames = load_bracket(inputs)
     t_load = time.perf_counter()
     n_frames = len(frames)
+    reference_exif = frames[n_frames // 2].exif_bytes  # the middle exposure's EXIF goes into the output
+    # without --save-weights the frames' pixels are not needed once converted: prepare_fusion empties the list
     prep = prepare_fusion(frames, options, keep_frames=args.save_weights is not None)
     _print_alignment(prep.alignment, options.align)
     t_prep = time.perf_counter()
     if preload is not None:
         preload.result()  # a model error surfaces here, as itself
     t_model = time.perf_counter()
-    reference_exif = frames[len(frames) // 2].exif_bytes
     del frames
-    result = finish_fusion(prep)
+    out_bits = 8 if args.output.suffix.lower() in (".jpg", ".jpeg") else args.bits
+    result = finish_fusion(prep, out_dtype=np.uint8 if out_bits == 8 else np.uint16)
     del prep
     t_fused = time.perf_counter()
     image, weights, fused_frames = result.image, result.weights, result.frames

@@ -191,26 +191,35 @@ def lift_weights(
     k = len(luma_full)
     h, w = luma_full[0].shape
     out = np.empty((k, h, w), np.float32)
+    _lift_into([out[i] for i in range(k)], w_low, luma_low, luma_full, radius, eps)
+    return out
+
+
+def _lift_into(
+    planes: list[np.ndarray], w_low: np.ndarray, luma_low: np.ndarray, luma_full: Sequence[np.ndarray], radius: int, eps: float
+) -> None:
+    k = len(luma_full)
+    h, w = luma_full[0].shape
     tmp = np.empty((h, w), np.float32)
     for i in range(k):
+        out = planes[i]
         if w_low.shape[1:] == (h, w):
-            out[i] = w_low[i]
+            out[...] = w_low[i]
         else:
             a, b = guided_coefficients(
                 np.ascontiguousarray(luma_low[i], dtype=np.float32), np.ascontiguousarray(w_low[i], dtype=np.float32), radius, eps
             )
-            cv2.resize(a, (w, h), dst=out[i], interpolation=cv2.INTER_LINEAR)
-            cv2.multiply(out[i], _f32(luma_full[i]), dst=out[i])
+            cv2.resize(a, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(out, _f32(luma_full[i]), dst=out)
             cv2.resize(b, (w, h), dst=tmp, interpolation=cv2.INTER_LINEAR)
-            cv2.add(out[i], tmp, dst=out[i])
-        cv2.max(out[i], 0.0, dst=out[i])
+            cv2.add(out, tmp, dst=out)
+        cv2.max(out, 0.0, dst=out)
     total = tmp
     total.fill(WEIGHT_EPS)
     for i in range(k):
-        cv2.add(total, out[i], dst=total)
+        cv2.add(total, planes[i], dst=total)
     for i in range(k):
-        cv2.divide(out[i], total, dst=out[i])
-    return out
+        cv2.divide(planes[i], total, dst=planes[i])
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
@@ -240,10 +249,13 @@ def _chroma_accumulate(c: np.ndarray, num: np.ndarray, den: np.ndarray, tmp: np.
     cv2.accumulateProduct(tmp, c, num)
 
 
-def blend_luma(images: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> np.ndarray:
+def blend_luma(images: Sequence[np.ndarray], weights: Sequence[np.ndarray], consume: bool = False) -> np.ndarray:
     """Laplacian-pyramid blend, the operator of :func:`hdrdesk.core.pyramid.blend_cv` (same levels,
     same OpenCV pyrDown/pyrUp), with far less memory: the finest level of every pyramid is the
     input itself, one full-size scratch plane is reused, products are accumulated in place.
+
+    ``consume=True`` (``images`` and ``weights`` are lists): each exposure's entries are set
+    to None once blended, so their memory can go before the next exposure's.
     """
     from hdrdesk.core.pyramid import pyramid_levels  # no torch needed for this (pyramid imports it, though)
 
@@ -251,7 +263,10 @@ def blend_luma(images: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> n
     n = pyramid_levels(h, w)
     acc: list[np.ndarray] = []
     up: list[np.ndarray | None] = [None] * n  # scratch per level, reused across exposures
-    for img, wt in zip(images, weights):
+    for k in range(len(images)):
+        img, wt = images[k], weights[k]
+        if consume:
+            images[k] = weights[k] = None  # type: ignore[index]
         gi, gw = [img], [wt]
         for _ in range(n - 1):
             gi.append(cv2.pyrDown(gi[-1]))
@@ -266,7 +281,7 @@ def blend_luma(images: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> n
             cv2.subtract(gi[lvl], u, dst=u)  # Laplacian level
             cv2.accumulateProduct(u, gw[lvl], acc[lvl])
         cv2.accumulateProduct(gi[-1], gw[-1], acc[-1])
-        del gi, gw
+        del gi, gw, img, wt
     out = acc[-1]
     for lvl in range(n - 2, -1, -1):
         size = (acc[lvl].shape[1], acc[lvl].shape[0])
@@ -407,7 +422,9 @@ def prepare_fusion(
     """Check, align and colour-convert a loaded bracket (darkest first). No torch needed.
 
     ``keep_frames=False`` (cnn only) drops the frames' pixels once converted: the result's
-    ``frames`` is then empty. Saves memory where nobody looks at them (batch).
+    ``frames`` is then empty, and if ``frames`` is a list it is emptied too, so that an
+    original replaced by its aligned copy can go at once. Saves memory where nobody looks
+    at the frames again (CLI, batch).
     """
     options = options or FusionOptions()
     options.validate()
@@ -415,11 +432,16 @@ def prepare_fusion(
     check_bracket(frames)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    given = frames
     frames = list(frames)
+    if not keep_frames and options.method != "mertens" and isinstance(given, list):
+        given.clear()
     alignment: list[AlignInfo]
     if options.align:
         task.report(0.0, "Aligning")
-        frames, alignment = align_frames(frames, progress=lambda f: task.report(0.25 * f, "Aligning"))
+        aligned, alignment = align_frames(frames, progress=lambda f: task.report(0.25 * f, "Aligning"))
+        frames = aligned
+        del aligned
     else:
         alignment = [AlignInfo(name=f.path.name, note="alignment off") for f in frames]
     timings["align"] = time.perf_counter() - t0
@@ -431,9 +453,10 @@ def prepare_fusion(
     task.report(0.3, "Preparing exposures")
     t1 = time.perf_counter()
     wh, ww = working_shape(h, w, options.working_size)
-    prep.ys, prep.luma_low, prep.cb, prep.cr = _luma_and_chroma(frames, (wh, ww), task)
     if not keep_frames:
         prep.frames = []
+    prep.ys, prep.luma_low, prep.cb, prep.cr = _luma_and_chroma(frames, (wh, ww), task)
+    del frames
     timings["prepare"] = time.perf_counter() - t1
     return prep
 
@@ -474,16 +497,20 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     task.report(0.65, "Lifting weights to full resolution")
     t1 = time.perf_counter()
     ys = prep.ys
-    weights = lift_weights(w_low, luma_low, ys, options.guided_radius, options.guided_eps)
     prep.luma_low = prep.ys = None
+    if options.keep_weights:
+        weights = lift_weights(w_low, luma_low, ys, options.guided_radius, options.guided_eps)
+        planes = list(weights)
+    else:  # separate planes, each freed as soon as it is blended
+        weights = None
+        planes = [np.empty(ys[0].shape, np.float32) for _ in ys]
+        _lift_into(planes, w_low, luma_low, ys, options.guided_radius, options.guided_eps)
     del luma_low, w_low
     timings["lift"] = time.perf_counter() - t1
     task.report(0.8, "Blending")
     t1 = time.perf_counter()
-    y = blend_luma(ys, list(weights))
-    del ys
-    if not options.keep_weights:
-        weights = None
+    y = blend_luma(ys, planes, consume=True)
+    del ys, planes
     image = compose_rgb(y, prep.cb, prep.cr, out_dtype)
     prep.cb = prep.cr = None
     del y
@@ -515,7 +542,8 @@ def fuse_mertens(frames: Sequence[Frame], task: TaskState | None = None, contras
     merge = cv2.createMergeMertens(contrast, saturation, exposure)
     imgs = []
     for f in frames:
-        d = f.data if f.data.dtype == np.uint8 else f.rgb_float()
+        # OpenCV scales every input by 1/255, whatever its depth: 16-bit frames go in as float 0-255
+        d = f.data if f.data.dtype == np.uint8 else f.data.astype(np.float32) * np.float32(255.0 / 65535.0)
         # OpenCV's Mertens expects BGR (its contrast measure converts with fixed channel weights):
         # give it what cv2.imread would, so scores match the usual OpenCV use (and the anchors)
         imgs.append(cv2.cvtColor(d, cv2.COLOR_GRAY2BGR if d.ndim == 2 else cv2.COLOR_RGB2BGR))
