@@ -89,7 +89,7 @@ def build_parser(with_training: bool = True) -> argparse.ArgumentParser:
         description="Fuse every scene folder under DIR and print per-scene and mean MEF-SSIM (3-scale, Ma et al. 2015). "
         "Convention of shared/data/anchors.md: the fused result is rounded to 8 bits, converted to gray with MATLAB's "
         "rgb2gray and scored against the same 8-bit gray frames that were fused. Frames are not aligned unless --align.",
-        epilog="example: hdrdesk eval shared/data/brackets --scenes shared/data/brackets/val_scenes.txt --method mertens --track pair",
+        epilog="example: hdrdesk eval brackets/ --scenes brackets/val_scenes.txt --method mertens --track pair",
     )
     p.add_argument("folder", type=Path, metavar="DIR", help="folder of scene folders (layout of shared/data/brackets)")
     p.add_argument("--track", choices=("seq", "pair"), default="seq", help="seq: all exposures; pair: the scene's under/over pair (manifest's mefb_pair, else darkest and brightest) (default seq)")
@@ -214,12 +214,7 @@ def collect_info(model_path: Path | None = None, device: str | None = None) -> d
     from hdrdesk.core.device import describe_device, pick_device
     from hdrdesk.paths import default_model_path
 
-    try:
-        import PySide6
-
-        qt = PySide6.__version__
-    except ImportError:
-        qt = "not installed"
+    qt = _qt_version()
     dev = pick_device(device)
     info = {
         "hdrdesk": __version__,
@@ -245,6 +240,21 @@ def collect_info(model_path: Path | None = None, device: str | None = None) -> d
     except Exception as exc:
         info["model"] = f"unavailable: {exc}"
     return info
+
+
+def _qt_version() -> str:
+    """PySide6's version without importing it (``info`` stays Qt-free)."""
+    mod = sys.modules.get("PySide6")
+    if mod is not None:
+        return str(getattr(mod, "__version__", "?"))
+    from importlib import metadata
+
+    for dist in ("PySide6-Essentials", "PySide6"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

@@ -177,3 +177,45 @@ def test_too_small_scene_is_reported_not_raised(tmp_path):
         cv2.imwrite(str(d / f"{i:02d}.png"), expose(rad, ev))
     res = evaluate_scenes(tmp_path, None, "seq", FusionOptions(method="mertens", align=False))
     assert not res[0].ok and "small" in res[0].error
+
+
+# ------------------------------------------------------------------ engine pieces the scores rest on
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (37, 53), (300, 401)])
+def test_fast_blend_and_colour_match_the_reference_operators(shape):
+    """fusion.blend_luma / compose_rgb (lean, strip-wise) against pyramid.blend_cv / color.ycbcr_to_rgb."""
+    from hdrdesk.core.color import ycbcr_to_rgb
+    from hdrdesk.core.fusion import blend_luma, compose_rgb
+    from hdrdesk.core.pyramid import blend_cv
+
+    rng = np.random.default_rng(7)
+    ys = [rng.random(shape, dtype=np.float32) for _ in range(3)]
+    w = rng.random((3,) + shape, dtype=np.float32)
+    w /= w.sum(0)
+    ref = blend_cv(ys, list(w))
+    got = blend_luma(ys, list(w))
+    assert np.abs(ref - got).max() < 1e-5
+    cb, cr = rng.random(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)
+    rgb = ycbcr_to_rgb(ref, cb, cr)
+    assert np.abs(compose_rgb(ref, cb, cr) - rgb).max() < 1e-6
+    assert np.abs(compose_rgb(ref, cb, cr, np.uint8).astype(int) - np.floor(rgb * 255 + 0.5)).max() <= 1
+    assert np.abs(compose_rgb(ref, cb, cr, np.uint16).astype(int) - np.floor(rgb * 65535 + 0.5)).max() <= 1
+
+
+def test_fused_chroma_and_luma_match_the_float_reference(tmp_path):
+    """_luma_and_chroma (strips, LUT) against rgb_to_ycbcr on float RGB and the |C-0.5| rule."""
+    from hdrdesk.core.color import rgb_to_ycbcr
+    from hdrdesk.core.fusion import _fuse_chroma, _luma_and_chroma
+    from hdrdesk.core.io import Frame
+    from hdrdesk.tasks import null_task
+
+    rng = np.random.default_rng(8)
+    frames = [Frame(Path(f"{i}.png"), rng.integers(0, 256, (301, 203, 3), dtype=np.uint8)) for i in range(3)]
+    ys, lows, cb, cr = _luma_and_chroma(frames, (150, 101), null_task())
+    ycc = [rgb_to_ycbcr(f.rgb_float()) for f in frames]
+    for y, ref in zip(ys, ycc):
+        assert np.abs(y - ref[0]).max() < 1e-6
+    assert np.abs(cb - _fuse_chroma([c[1] for c in ycc])).max() < 1e-5
+    assert np.abs(cr - _fuse_chroma([c[2] for c in ycc])).max() < 1e-5
+    assert lows.shape == (3, 150, 101)
