@@ -134,10 +134,8 @@ def _print_alignment(alignment, align_on: bool) -> None:
 def cmd_fuse(args: argparse.Namespace) -> int:
     import time
 
-    import numpy as np
-
-    from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion, prepare_fusion
-    from hdrdesk.core.io import check_output_path, expand_inputs, load_bracket, write_image
+    from hdrdesk.core.fusion import FusionOptions, ModelPreloader
+    from hdrdesk.core.io import check_output_path, expand_inputs
 
     t0 = time.perf_counter()
     inputs = expand_inputs(args.images)
@@ -155,6 +153,21 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     options.validate()
     # torch takes ~1.3 s to import: do it (and load the model) while the frames decode and align
     preload = ModelPreloader(args.model, args.device, fast_switch=True) if args.method == "cnn" else None
+    try:
+        return _fuse_and_write(args, inputs, options, preload, t0)
+    finally:
+        if preload is not None:
+            preload.release()
+
+
+def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: float) -> int:
+    import time
+
+    import numpy as np
+
+    from hdrdesk.core.fusion import finish_fusion, prepare_fusion
+    from hdrdesk.core.io import load_bracket, write_image
+
     frames = load_bracket(inputs)
     t_load = time.perf_counter()
     n_frames = len(frames)

@@ -130,15 +130,19 @@ class ModelPreloader:
             self._exc = exc
 
     def result(self):
-        import sys
-
         self._thread.join()
-        if self._switch is not None:
-            sys.setswitchinterval(self._switch)
-            self._switch = None
+        self.release()
         if self._exc is not None:
             raise self._exc
         return self._out
+
+    def release(self) -> None:
+        """Restore the GIL switch interval (without waiting); ``result()`` does it too."""
+        import sys
+
+        if self._switch is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
 
 
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
