@@ -26,8 +26,15 @@ ECC_LEVELS = 3  # coarse-to-fine pyramid levels of that copy
 MIN_ALIGN_SIDE = 32  # frames with a shorter short side are not aligned
 MOVE_THRESHOLD_PX = 0.25  # below this (full-resolution pixels, at any corner) a frame counts as aligned
 HOMOGRAPHY_GAIN = 0.02  # a homography must raise the match score by this much to be used
+# A homography is only tried when the frame moved at least this much (full-resolution px):
+# perspective change comes from turning the camera, which also shifts the image.
+HOMOGRAPHY_MIN_MOTION_PX = 2.0
 CLIP_LOW, CLIP_HIGH = 3, 252  # 8-bit luma at or beyond these is clipped: no structure to align on
 _CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
+# The finest level only refines what the coarser ones found: a well-posed pair converges
+# in a few iterations; an ill-posed one (sky, water) would wander for all 50 at the
+# largest size (0.8 s on a 12 MP pair) without getting better.
+_CRITERIA_FINEST = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 8, 1e-4)
 
 
 @dataclass
@@ -132,9 +139,11 @@ def _valid_mask(ref_gray: np.ndarray, img_gray: np.ndarray) -> np.ndarray | None
 
 def _ecc(
     ref_pyr: list[np.ndarray], img_pyr: list[np.ndarray], warp: np.ndarray, motion: int, levels: int | None = None,
-    mask: np.ndarray | None = None,
+    mask: np.ndarray | None = None, refine: bool = False,
 ) -> np.ndarray:
-    """Coarse-to-fine ECC; ``warp`` is in finest-level pixels. Raises cv2.error if it fails to converge."""
+    """Coarse-to-fine ECC; ``warp`` is in finest-level pixels. Raises cv2.error if it fails to converge.
+
+    ``refine``: ``warp`` is already close (few iterations suffice even on one level)."""
     n = min(len(ref_pyr), len(img_pyr)) if levels is None else levels
     w = warp.astype(np.float32)
     for lvl in range(n - 1, -1, -1):
@@ -144,7 +153,8 @@ def _ecc(
         if mask is not None:
             lh, lw = img_pyr[lvl].shape
             ml = mask if mask.shape == (lh, lw) else cv2.resize(mask, (lw, lh), interpolation=cv2.INTER_NEAREST)
-        _, wl = cv2.findTransformECC(ref_pyr[lvl], img_pyr[lvl], wl, motion, _CRITERIA, ml, 5)
+        criteria = _CRITERIA_FINEST if lvl == 0 and (n > 1 or refine) else _CRITERIA
+        _, wl = cv2.findTransformECC(ref_pyr[lvl], img_pyr[lvl], wl, motion, criteria, ml, 5)
         w = _scale_matrix(wl, 1.0 / s)
     return w
 
@@ -158,11 +168,11 @@ def _try_homography(
     if len(ref_pyr) > 1:
         s = 0.5
         ref1, img1 = ref_pyr[1], img_pyr[1]
-        h1 = _ecc(ref_pyr[1:], img_pyr[1:], _scale_matrix(hom, s), cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask)
+        h1 = _ecc(ref_pyr[1:], img_pyr[1:], _scale_matrix(hom, s), cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask, refine=True)
         if _score(ref1, _warp(img1, h1, True)) <= _score(ref1, _warp(img1, _scale_matrix(euclid, s), False)) + HOMOGRAPHY_GAIN:
             return None
         hom = _scale_matrix(h1, 1.0 / s)
-    return _ecc(ref_pyr, img_pyr, hom, cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask)
+    return _ecc(ref_pyr, img_pyr, hom, cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask, refine=True)
 
 
 def _max_displacement(matrix: np.ndarray, w: int, h: int) -> float:
@@ -215,7 +225,7 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
             model, matrix = "euclidean", warp
             before = _score(views[ref_idx], views[i])
             after = _score(views[ref_idx], _warp(views[i], warp, False))
-            if _max_displacement(warp, sw, sh) * (1.0 / min(sx, sy)) > threshold:
+            if _max_displacement(warp, sw, sh) * (1.0 / min(sx, sy)) > max(threshold, HOMOGRAPHY_MIN_MOTION_PX):
                 try:
                     hom = _try_homography(pyrs[ref_idx], pyrs[i], warp, mask)
                     if hom is not None:
