@@ -41,6 +41,10 @@ class FinetuneRequest:
     out_dir: str | None = None  # run folder (default: user data folder/runs/<name>)
     save: bool = True  # CLI saves into the model folder; the GUI asks first ('Keep as...')
     val_every: int = 0  # 0: at the end only (and at the start)
+    val_max_side: int = 0  # validate at this short side at most (0: full resolution)
+    threads: int = 0  # torch threads (0: leave torch's default)
+    seed: int = 0
+    log_every: int = 0  # loss events every N steps (0: about 20 per run)
 
 
 @dataclass
@@ -55,6 +59,8 @@ class FinetuneOutcome:
     train_scenes: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    step: int = 0
+    card: dict = field(default_factory=dict)  # what 'Keep as...' writes next to the model
 
     def summary(self) -> str:
         lines = [f"fine-tuned model: {self.name}"]
@@ -82,18 +88,41 @@ def finetune_config(req: FinetuneRequest) -> TrainConfig:
         frames_per_batch=req.frames_per_batch, gamma=req.gamma, gamma_window=req.gamma_window,
         gamma_alpha=req.gamma_alpha, init=init, steps=req.steps, lr=req.lr, schedule="constant", warmup=0,
         device=req.device or "auto", out=req.out_dir or str(user_data_dir() / "runs" / name),
-        val_every=req.val_every or req.steps, name=name, log_every=max(1, min(10, req.steps // 20 or 1)),
+        val_every=req.val_every or req.steps, name=name, log_every=req.log_every or max(1, min(10, req.steps // 20 or 1)),
+        val_max_side=req.val_max_side, threads=req.threads, seed=req.seed,
     )
 
 
-def run_finetune(req: FinetuneRequest, task: TaskState | None = None, on_event: Callable[[dict], None] | None = None) -> FinetuneOutcome:
-    """Fine-tune, validate on held-back brackets, and (if ``req.save``) store the best model."""
+RUN_INFO = "finetune.json"  # in the run folder: the starting model's scores and the split, for resume
+
+
+def run_finetune(
+    req: FinetuneRequest, task: TaskState | None = None, on_event: Callable[[dict], None] | None = None, resume: bool = False
+) -> FinetuneOutcome:
+    """Fine-tune, validate on held-back brackets, and (if ``req.save``) store the best model.
+
+    ``resume``: continue a stopped run in ``req.out_dir`` from its last checkpoint (the
+    request must name the same run folder and settings). A cancelled run returns an
+    outcome with ``cancelled=True``; its best checkpoint is kept in the run folder.
+    """
+    import json
+
+    from hdrdesk.core.io import atomic_write_bytes
     from hdrdesk.core.model import load_model
     from hdrdesk.training.loop import train
 
     cfg = finetune_config(req)
+    if resume and not req.out_dir:
+        raise InputError("resuming needs the run folder of the stopped run")
     t0 = time.perf_counter()
     names: dict[str, list[str]] = {}
+    info_path = Path(cfg.out) / RUN_INFO
+    saved_info: dict = {}
+    if resume and info_path.is_file():
+        try:
+            saved_info = json.loads(info_path.read_text())
+        except (OSError, ValueError):
+            saved_info = {}
 
     def relay(e: dict) -> None:
         if e["type"] == "data":
@@ -101,21 +130,43 @@ def run_finetune(req: FinetuneRequest, task: TaskState | None = None, on_event: 
         if on_event:
             on_event(e)
 
-    result = train(cfg, task=task, on_event=relay)
+    result = train(cfg, task=task, on_event=relay, resume=resume)
+    before = result.initial_scores if result.initial_scores is not None else saved_info.get("before")
+    try:  # remember the starting scores: a resumed run does not score the starting model again
+        info = {"name": cfg.name, "before": before, "train": names.get("train", []), "val": names.get("val", [])}
+        atomic_write_bytes(info_path, json.dumps(info, indent=1).encode(), overwrite=True)
+    except Exception:  # noqa: BLE001 - bookkeeping only
+        pass
+    after = result.final_scores
+    best_step = result.step
+    if result.best_path is not None:
+        try:
+            ck = torch.load(result.best_path, map_location="cpu", weights_only=True)
+            after = ck.get("scores", after)
+            best_step = int(ck.get("step", best_step))
+        except Exception:  # noqa: BLE001
+            pass
+    card = finetune_card(cfg, before, after, names, best_step)
     saved = None
     if req.save and result.best_path is not None and not result.cancelled:
         from hdrdesk.model_store import save_model
 
-        model, card = load_model(result.best_path)
-        saved = save_model(model, cfg.name, finetune_card(cfg, result.initial_scores, card.get("scores"), names, int(card.get("step", 0))))
-    after = result.final_scores
-    if result.best_path is not None:
-        try:
-            after = torch.load(result.best_path, map_location="cpu", weights_only=True).get("scores", after)
-        except Exception:
-            pass
-    return FinetuneOutcome(cfg.name, Path(cfg.out), result.best_path, saved, result.initial_scores, after,
-                           names.get("val", []), names.get("train", []), result.cancelled, time.perf_counter() - t0)
+        model, _ = load_model(result.best_path)
+        saved = save_model(model, cfg.name, card)
+    return FinetuneOutcome(cfg.name, Path(cfg.out), result.best_path, saved, before, after,
+                           names.get("val", []), names.get("train", []), result.cancelled, time.perf_counter() - t0,
+                           result.step, card)
+
+
+def keep_finetuned(outcome: FinetuneOutcome, name: str, folder: Path | None = None, overwrite: bool = False) -> Path:
+    """'Keep as...': store the run's best model under ``name`` in the user's models (atomic)."""
+    from hdrdesk.core.model import load_model
+    from hdrdesk.model_store import save_model
+
+    if outcome.best_path is None or not Path(outcome.best_path).is_file():
+        raise InputError("this run has no model to keep")
+    model, _ = load_model(outcome.best_path)
+    return save_model(model, name, dict(outcome.card), folder, overwrite)
 
 
 def finetune_card(cfg: TrainConfig, before: dict | None, after: dict | None, names: dict, step: int) -> dict:
@@ -134,10 +185,11 @@ def finetune_card(cfg: TrainConfig, before: dict | None, after: dict | None, nam
 class RefineOutcome:
     model: torch.nn.Module  # the refined copy (or the original when discarded)
     before: float
-    after: float
+    after: float  # score of the returned model (equals ``before`` when discarded)
     kept: bool
     steps: int
     seconds: float
+    candidate: float | None = None  # what the refined copy scored, kept or not (shows why it was discarded)
 
 
 def _bracket_luma(frames_rgb: Sequence[np.ndarray], size: int) -> np.ndarray:
@@ -222,4 +274,4 @@ def refine_bracket(
     work.eval()
     after = score(work)
     kept = after > before
-    return RefineOutcome(work if kept else model, before, after if kept else before, kept, done, time.perf_counter() - t0)
+    return RefineOutcome(work if kept else model, before, after if kept else before, kept, done, time.perf_counter() - t0, after)
