@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._show_welcome(True)
         self._update_actions()
+        self._init_training_tools()  # Tools: Fine-tune, Refine, Models (section below)
 
     # ================================================================ build
     def _build_widgets(self) -> None:
@@ -1215,6 +1216,92 @@ class MainWindow(QMainWindow):
         choices = [(label, p) for label, p in self.fusion_panel.models() if p is None or Path(p) != path]
         self.fusion_panel.set_models(choices, None)
 
+
+    # ---- fine-tuning, refine, model manager: hdrdesk.gui.finetune_panel / refine / model_manager ----
+    def _init_training_tools(self) -> None:
+        self._finetune_dialog = None
+        self._refine_dialog = None
+        self._model_manager = None
+        A = self._action
+        self.act_finetune = A("&Fine-tune…", self.show_finetune, None, "Fine-tune the network on your own brackets")
+        self.act_refine = A("&Refine This Bracket", self.refine_current, "Ctrl+Shift+R", "A few seconds of fine-tuning on this bracket alone, then fuse again")
+        self.act_models = A("&Models…", self.show_model_manager, None, "Your models: choose, rename, delete, import, export")
+        self.act_refine.setIconText("Refine")
+        first = self.tools_menu.actions()[0] if self.tools_menu.actions() else None
+        for a in (self.act_finetune, self.act_refine, self.act_models):
+            self.tools_menu.insertAction(first, a)
+        self.tools_menu.insertSeparator(first)
+        acts = self.toolbar.actions()
+        i = acts.index(self.act_fuse) + 1 if self.act_fuse in acts else len(acts)
+        self.toolbar.insertAction(acts[i] if i < len(acts) else None, self.act_refine)
+        update = lambda *_: self.act_refine.setEnabled(self.result() is not None and len(self.frames()) >= 2)  # noqa: E731
+        self.resultReady.connect(update)
+        self.framesChanged.connect(update)
+        update()
+        self.refresh_model_choices()
+
+    def refresh_model_choices(self) -> None:
+        """Refill the model combo from the model store (plus model files used from elsewhere)."""
+        from hdrdesk.gui.model_manager import store_choices
+
+        before = self.model_path()
+        current = before if before is not None and before.is_file() else None
+        fp = self.fusion_panel
+        fp.blockSignals(True)
+        fp.set_models(store_choices(extra=[Path(m) for m in self._user_models()]), current)
+        fp.blockSignals(False)
+        if self.model_path() != before:
+            self._fusion_options_changed()
+
+    def show_finetune(self):
+        from hdrdesk.gui.finetune_panel import FinetuneDialog
+
+        if self._finetune_dialog is None:
+            d = FinetuneDialog(self)
+            d.panel.guard_close(self)  # closing the window during training asks first
+            d.panel.modelKept.connect(lambda _p: self.refresh_model_choices())
+            d.panel.useModel.connect(self.set_model_path)
+            self._finetune_dialog = d
+        d = self._finetune_dialog
+        if not d.panel.is_running():
+            d.panel.refresh_base_models()
+        d.panel.refresh_sources()
+        d.show()
+        d.raise_()
+        d.activateWindow()
+        return d
+
+    def show_model_manager(self):
+        from hdrdesk.gui.model_manager import ModelManagerDialog
+
+        d = ModelManagerDialog(self, current=self.model_path())
+        d.modelChosen.connect(self.set_model_path)
+        d.modelsChanged.connect(self.refresh_model_choices)
+        self._model_manager = d
+        d.open()
+        return d
+
+    def refine_current(self):
+        from hdrdesk.gui.refine import RefineDialog
+
+        if self._refine_dialog is None:
+            self._refine_dialog = RefineDialog(self)  # keeping a refined copy selects it here
+        d = self._refine_dialog
+        d.show()
+        d.raise_()
+        d.start()
+        return d
+
+    def fuse_with_model(self, model, label: str = "Fusing") -> int:
+        """Fuse the bracket once with an in-memory network (e.g. a refined copy); the model choice stays as it is."""
+        frames = self.frames()
+        if len(frames) < 2:
+            return 0
+        options = self.fusion_options()
+        options.method, options.model = "cnn", model
+        return self.fusion.submit(fusion_job, frames, options, label=label)
+
+    # ---- end of fine-tuning, refine, model manager ----
 
     # =========================================================== status
     def _status(self, text: str) -> None:
