@@ -17,7 +17,7 @@ import pytest
 
 from hdrdesk.cli import main
 
-from conftest import expose, make_scene
+from synth import expose, make_scene
 
 FAST = ["--working-size", "32"]
 

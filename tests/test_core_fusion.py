@@ -67,3 +67,31 @@ def test_mertens_method_runs_on_the_same_path(bracket_files):
 def test_working_shape_keeps_aspect_and_never_upscales():
     assert working_shape(3000, 4000, 512) == (512, 683)
     assert working_shape(300, 400, 512) == (300, 400)
+
+
+def test_mertens_on_16_bit_frames_matches_8_bit():
+    from pathlib import Path
+
+    from hdrdesk.core.fusion import fuse_mertens
+
+    rng = np.random.default_rng(0)
+    base = rng.random((48, 64, 3)) * 0.5 + 0.25
+    f16 = [Frame(Path("a"), (np.clip(base * s, 0, 1) * 65535).astype(np.uint16)) for s in (0.5, 1.5)]
+    f8 = [Frame(Path("a"), (np.clip(base * s, 0, 1) * 255).astype(np.uint8)) for s in (0.5, 1.5)]
+    assert abs(fuse_mertens(f16).mean() - fuse_mertens(f8).mean()) < 0.01
+
+
+def test_torch_and_opencv_pyramid_blends_agree():
+    import cv2
+
+    from hdrdesk.core.pyramid import blend_cv, blend_torch
+
+    rng = np.random.default_rng(1)
+    for h, w in ((64, 64), (67, 93)):
+        img = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 2)
+        w0 = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 4)
+        imgs, wts = [img, img**2], [w0, 1 - w0]
+        a = blend_cv(imgs, wts)
+        b = blend_torch(torch.from_numpy(np.stack(imgs))[None], torch.from_numpy(np.stack(wts))[None])[0, 0].numpy()
+        assert np.abs(a - b).max() < 2e-3
+        assert np.abs(a - b).mean() < 3e-4

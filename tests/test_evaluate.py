@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import BRACKETS, expose, make_scene
+from synth import BRACKETS, expose, make_scene
 from hdrdesk.core.fusion import FusionOptions, fuse_mertens, get_model
 from hdrdesk.core.io import read_frame
 from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab

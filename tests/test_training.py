@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import expose, make_scene
+from synth import expose, make_scene
 from hdrdesk.core.model import load_model
 from hdrdesk.errors import Cancelled, InputError, ModelError
 from hdrdesk.tasks import TaskState
