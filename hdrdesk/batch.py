@@ -139,11 +139,21 @@ def cmd_batch(args: argparse.Namespace) -> int:
     loader = ThreadPoolExecutor(1, thread_name_prefix="hdrdesk-load")
     outputs = [outdir / f"{b.name}{suffix}" for b in brackets]
     out_dtype = np.uint8 if bits == 8 else np.uint16
+    futures: dict[int, Future] = {}
+
+    def submit(k: int) -> None:
+        if k < len(brackets) and k not in futures:
+            futures[k] = loader.submit(_load, brackets[k], outputs[k], options, args.overwrite)
+
     try:
-        nxt: Future | None = loader.submit(_load, brackets[0], outputs[0], options, args.overwrite)
+        # Brackets 0 and 1 are queued at once: while torch is imported the loader goes on
+        # to the second bracket instead of idling. From then on one bracket is prepared
+        # ahead of the one being fused, no more (memory).
+        submit(0)
+        submit(1)
         for i in range(len(brackets)):
-            item: _Loaded = nxt.result()  # type: ignore[union-attr]
-            nxt = loader.submit(_load, brackets[i + 1], outputs[i + 1], options, args.overwrite) if i + 1 < len(brackets) else None
+            item: _Loaded = futures.pop(i).result()
+            submit(i + 1)
             if item.error is not None:
                 fail(item.folder, item.error)
                 bar.update(1)
