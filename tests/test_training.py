@@ -190,3 +190,21 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(data_root, tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert torch.equal(start["head.weight"], a["head.weight"])
+
+
+def test_clipping_penalty_counts_only_overshoot_where_a_frame_has_detail():
+    from hdrdesk.training.objective import clipping_penalty
+
+    y = torch.stack([torch.full((8, 8), 0.5), torch.full((8, 8), 1.0)])[None]  # dark frame holds detail
+    assert clipping_penalty(torch.full((1, 1, 8, 8), 0.9), y) == 0
+    assert clipping_penalty(torch.full((1, 1, 8, 8), 1.1), y) > 0
+    blown = torch.ones(1, 2, 8, 8)  # every frame white: nothing to keep
+    assert clipping_penalty(torch.full((1, 1, 8, 8), 1.1), blown) == 0
+
+
+def test_whole_scene_batches_have_the_whole_size(data_root):
+    from hdrdesk.training.data import CropSampler
+
+    scenes = load_scenes(discover_scenes([data_root]), 512)
+    sampler = CropSampler(scenes, 48, 4, 3, 0.5, 0.5, 0, whole_prob=1.0, whole_size=(32, 48))
+    assert sampler.sample().shape[-2:] == (32, 48)

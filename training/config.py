@@ -28,6 +28,9 @@ class TrainConfig:
     w_mefssim: float = 1.0  # MEF-SSIM as a second term (0 turns it off)
     w_luminance: float = 0.5  # keeps fused brightness near a well-exposedness-weighted mean
     lum_sigma: float = 8.0
+    w_clip: float = 0.0  # penalise blown highlights / crushed shadows that some frame still holds
+    whole_prob: float = 0.0  # share of batches that are whole scenes (resized), not crops: lets the
+    whole_size: list[int] = field(default_factory=lambda: [128, 192])  # coarse pyramid levels span a whole picture
     # model
     widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
     init: str = "scratch"  # scratch | default | PATH

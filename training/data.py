@@ -185,7 +185,8 @@ class CropSampler:
     darkest and the brightest. Random rescale, crop, flips and transposes.
     """
 
-    def __init__(self, scenes: list[Scene], crop: int, frames_per_batch: int, max_exposures: int, pair_prob: float, scale_min: float, seed: int) -> None:
+    def __init__(self, scenes: list[Scene], crop: int, frames_per_batch: int, max_exposures: int, pair_prob: float, scale_min: float, seed: int,
+                 whole_prob: float = 0.0, whole_size: tuple[int, int] = (128, 192)) -> None:
         if not scenes:
             raise InputError("no usable training brackets (each needs two or more readable frames of one size)")
         self.scenes = scenes
@@ -195,6 +196,8 @@ class CropSampler:
         self.pair_prob = pair_prob
         self.scale_min = scale_min
         self.rng = random.Random(seed)
+        self.whole_prob = whole_prob
+        self.whole_size = whole_size
 
     def _frames_for(self, sc: Scene, k: int) -> list[int]:
         n = sc.luma.shape[0]
@@ -226,6 +229,16 @@ class CropSampler:
             out = out.transpose(0, 2, 1)
         return np.ascontiguousarray(out)
 
+    def _whole(self, stack: np.ndarray) -> np.ndarray:
+        """The whole scene resized to ``whole_size`` (landscape; portrait scenes transposed)."""
+        if stack.shape[1] > stack.shape[2]:
+            stack = stack.transpose(0, 2, 1)
+        h, w = self.whole_size
+        out = np.stack([cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA) for x in stack])
+        if self.rng.random() < 0.5:
+            out = out[:, :, ::-1]
+        return np.ascontiguousarray(out)
+
     def sample(self) -> torch.Tensor:
         if self.rng.random() < self.pair_prob:
             k = 2
@@ -235,9 +248,10 @@ class CropSampler:
         pool = [sc for sc in self.scenes if sc.luma.shape[0] >= k] or self.scenes
         k = min(k, min(sc.luma.shape[0] for sc in pool))
         b = max(1, self.frames_per_batch // k)
+        whole = self.whole_prob > 0 and self.rng.random() < self.whole_prob
         batch = []
         for _ in range(b):
             sc = self.rng.choice(pool)
             idx = self._frames_for(sc, k)
-            batch.append(self._crop(sc.luma[idx]))
+            batch.append(self._whole(sc.luma[idx]) if whole else self._crop(sc.luma[idx]))
         return torch.from_numpy(np.stack(batch))

@@ -182,7 +182,8 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
     emit({"type": "data", "train": [s.name for s in train_sc], "val": [s.name for s in val_sc], "report": report.summary()})
-    sampler = CropSampler(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank)
+    sampler = CropSampler(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
+                          whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
     model = initial_model(cfg).to(device)
@@ -202,7 +203,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    objective = Objective(GammaParams(cfg.gamma, cfg.gamma_window, 1.5, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma)
+    objective = Objective(GammaParams(cfg.gamma, cfg.gamma_window, 1.5, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
 
     def checkpoint(step: int) -> dict:
         return {
@@ -260,7 +261,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                 if main:
                     new = not log_csv.exists()
                     with log_csv.open("a", newline="") as fh:
-                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
+                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
                         if new:
                             wr.writeheader()
                         wr.writerow(rec)
@@ -271,7 +272,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                 val_rec = {"type": "val", "step": done, **{k: v for k, v in scores.items() if k != "per_scene"}}
                 emit(val_rec)
                 with log_csv.open("a", newline="") as fh:
-                    csv.writer(fh).writerow([done, "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
+                    csv.writer(fh).writerow([done, "", "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
                 if best is None or scores["mean"] > best:
                     best = scores["mean"]
                     save_checkpoint(best_path, {**checkpoint(done), "scores": scores})

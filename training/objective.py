@@ -3,12 +3,14 @@
     L = w_wssim * (1 - mean_x sum_k gamma_k(x) SSIM_x(F, Y_k))      (the paper's weighted SSIM)
       + w_mefssim * (1 - MEF-SSIM(F; Y_1..Y_K))                     (optional second term)
       + w_luminance * mean |G_s * F - G_s * R|                       (natural brightness)
+      + w_clip * mean(relu(F~ - 0.97) [min_k Y_k < 0.97] + relu(0.03 - F~) [max_k Y_k > 0.03])
+                                                                     (no clipping where a frame has detail)
 
 F is the Laplacian-pyramid blend of the exposures by the network's weights
 (the same operator the app uses), R the per-pixel well-exposedness-weighted
 mean of the exposures and G_s a wide Gaussian, so the luminance term only
 constrains low frequencies: MEF-SSIM has no luminance term and on its own
-lets brightness drift.
+lets brightness drift. F~ is the blend before clamping to [0, 1].
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
 class Objective:
     """Callable computing the loss terms for a batch of exposures."""
 
-    def __init__(self, gamma: GammaParams, w_wssim: float = 1.0, w_mefssim: float = 1.0, w_luminance: float = 0.5, lum_sigma: float = 8.0) -> None:
+    def __init__(self, gamma: GammaParams, w_wssim: float = 1.0, w_mefssim: float = 1.0, w_luminance: float = 0.5, lum_sigma: float = 8.0, w_clip: float = 0.0) -> None:
         self.gamma = gamma
+        self.w_clip = w_clip
         self.w_wssim = w_wssim
         self.w_mefssim = w_mefssim
         self.w_luminance = w_luminance
@@ -52,7 +55,8 @@ class Objective:
 
     def __call__(self, model: torch.nn.Module, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         weights = model(y)
-        fused = blend_torch(y, weights).clamp(0.0, 1.0)
+        raw = blend_torch(y, weights)
+        fused = raw.clamp(0.0, 1.0)
         terms: dict[str, torch.Tensor] = {}
         loss = fused.new_zeros(())
         if self.w_wssim:
@@ -66,4 +70,21 @@ class Objective:
             ref = exposedness_reference(y)
             terms["luminance"] = (_gaussian(fused, self.lum_sigma) - _gaussian(ref, self.lum_sigma)).abs().mean()
             loss = loss + self.w_luminance * terms["luminance"]
+        if self.w_clip:
+            terms["clipping"] = clipping_penalty(raw, y)
+            loss = loss + self.w_clip * terms["clipping"]
         return loss, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def clipping_penalty(raw: torch.Tensor, y: torch.Tensor, high: float = 0.97, low: float = 0.03) -> torch.Tensor:
+    """Overshoot of the (unclamped) blend past white where some exposure still holds detail
+    (is below white), and past black where some exposure is above black.
+
+    Pyramid blending adds one exposure's detail to another's coarse levels; across a bright
+    window in a dark room this overshoots and clips the sky although the dark frame has it.
+    """
+    has_highlight_detail = (y.amin(dim=1, keepdim=True) < high).to(raw.dtype)
+    has_shadow_detail = (y.amax(dim=1, keepdim=True) > low).to(raw.dtype)
+    over = torch.relu(raw - high) * has_highlight_detail
+    under = torch.relu(low - raw) * has_shadow_detail
+    return (over + under).mean()
