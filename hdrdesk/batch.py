@@ -1,11 +1,11 @@
 """``hdrdesk batch``: fuse every bracket folder under a folder.
 
 Pipelined so that both cores stay busy: while the main thread runs the network on
-bracket *i*, blends it and encodes and writes the result, a loader thread decodes,
-aligns and colour-converts bracket *i+1* (OpenCV and torch release the GIL). The two
-halves cost about the same. At most one bracket is prepared ahead, which bounds
-memory (a separate writer thread was tried: no faster, and its image overlapped the
-network's peak). The model is loaded once, in the background while the first bracket
+bracket *i* and blends it, a loader thread decodes, aligns and colour-converts bracket
+*i+1* and then encodes and writes bracket *i* (OpenCV and torch release the GIL). The
+two halves cost about the same. At most one bracket is prepared ahead and one image
+waits for its write, which bounds memory (the image is turned into BGR in place for
+the encoder). The model is loaded once, in the background while the first bracket
 decodes.
 
 A folder that fails is reported on stderr (one line naming it and the problem) and
@@ -86,7 +86,7 @@ def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
 def _write(item: _Loaded, image, bits: int, quality: int, overwrite: bool) -> None:
     from hdrdesk.core.io import write_image
 
-    write_image(item.out, image, bits=bits, quality=quality, exif=item.exif, overwrite=overwrite)
+    write_image(item.out, image, bits=bits, quality=quality, exif=item.exif, overwrite=overwrite, consume=True)
 
 
 def _message(exc: BaseException) -> str:
@@ -145,20 +145,40 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if k < len(brackets) and k not in futures:
             futures[k] = loader.submit(_load, brackets[k], outputs[k], options, args.overwrite)
 
+    pending: list[tuple[_Loaded, Future]] = []  # writes queued on the loader thread
+
+    def collect_writes(wait: bool) -> None:
+        nonlocal done
+        while pending and (wait or pending[0][1].done()):
+            item, fut = pending.pop(0)
+            try:
+                fut.result()
+                done += 1
+            except MemoryError:
+                fail(item.folder, "out of memory while writing")
+            except Exception as exc:  # noqa: BLE001
+                fail(item.folder, _message(exc))
+            bar.update(1)
+
     try:
         # Brackets 0 and 1 are queued at once: while torch is imported the loader goes on
         # to the second bracket instead of idling. From then on one bracket is prepared
-        # ahead of the one being fused, no more (memory).
+        # ahead of the one being fused, no more (memory). The encoded writes also run on
+        # the loader thread, after the load in progress: that balances the two threads
+        # (the main thread's network and blending cost a little more than decoding,
+        # aligning and converting).
         submit(0)
         submit(1)
         for i in range(len(brackets)):
             item: _Loaded = futures.pop(i).result()
-            submit(i + 1)
+            collect_writes(wait=False)
             if item.error is not None:
                 fail(item.folder, item.error)
                 bar.update(1)
+                submit(i + 1)
                 continue
             bar.set_postfix_str(item.folder.name, refresh=True)
+            submit(i + 1)
             try:
                 if preload is not None:
                     preload.result()  # ModelError: fatal, every bracket would fail the same way
@@ -167,18 +187,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 item.prep = None
                 image = result.image
                 del result
-                _write(item, image, bits, args.quality, args.overwrite)
-                del image
-                done += 1
             except ModelError:
                 raise
             except MemoryError:
                 fail(item.folder, "out of memory")
+                bar.update(1)
+                continue
             except Exception as exc:  # noqa: BLE001 - one folder's problem must not stop the batch
                 fail(item.folder, _message(exc))
+                bar.update(1)
+                continue
             finally:
                 item.prep = None
-            bar.update(1)
+            collect_writes(wait=True)  # at most one finished image waits for its write
+            pending.append((item, loader.submit(_write, item, image, bits, args.quality, args.overwrite)))
+            del image
+        collect_writes(wait=True)
     finally:
         loader.shutdown(wait=True, cancel_futures=True)
         bar.close()

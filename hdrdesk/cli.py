@@ -187,7 +187,7 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     image, weights, fused_frames = result.image, result.weights, result.frames
     h, w = image.shape[:2]
     result.image = result.weights = None  # type: ignore[assignment]
-    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite)
+    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True)
     del image
     if args.save_weights is not None and weights is not None:
         args.save_weights.mkdir(parents=True, exist_ok=True)

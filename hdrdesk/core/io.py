@@ -406,8 +406,14 @@ def to_uint(img: np.ndarray, bits: int = 8) -> np.ndarray:
     return out.reshape(shape)
 
 
-def encode_image(rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None) -> bytes:
-    """Encode float RGB [0,1] (or gray; or already uint8/uint16) to file bytes."""
+def encode_image(
+    rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None, consume: bool = False
+) -> bytes:
+    """Encode float RGB [0,1] (or gray; or already uint8/uint16) to file bytes.
+
+    ``consume=True``: the caller gives ``rgb`` up; an integer image of the right depth is
+    then turned into BGR in place instead of copied (its content is undefined afterwards).
+    """
     fmt = OUTPUT_FORMATS.get(suffix.lower())
     if fmt is None:
         raise OutputError(f"unknown output format {suffix!r}")
@@ -424,7 +430,11 @@ def encode_image(rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95,
         bio = io.BytesIO()
         Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), exif=exif, subsampling=0 if quality >= 90 else 2)
         return bio.getvalue()
-    bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr
+    if arr.ndim == 3:
+        in_place = consume and arr is rgb and arr.flags.c_contiguous and arr.flags.writeable
+        bgr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR, dst=arr if in_place else None)
+    else:
+        bgr = arr
     del arr
     if fmt == "JPEG":
         params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
@@ -508,10 +518,13 @@ def write_image(
     quality: int = 95,
     exif: bytes | None = None,
     overwrite: bool = False,
+    consume: bool = False,
 ) -> Path:
-    """Encode and write atomically. Refuses to replace an existing file unless ``overwrite``."""
+    """Encode and write atomically. Refuses to replace an existing file unless ``overwrite``.
+
+    ``consume=True``: ``rgb`` may be reused as scratch (see :func:`encode_image`)."""
     path = Path(path)
-    data = encode_image(rgb, path.suffix, bits=bits, quality=quality, exif=exif)
+    data = encode_image(rgb, path.suffix, bits=bits, quality=quality, exif=exif, consume=consume)
     return atomic_write_bytes(path, data, overwrite=overwrite)
 
 
