@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     base = args.recipe.resolve().parent.parent.parent
     rows = []
-    runs = [(v, 0.0) for v in args.variants.split(",")]
+    runs = [(v, 0.0) for v in args.variants.split(",") if v]
     if args.mefssim_row:
         runs.append(("hybrid", 1.0))
     for variant, w_mef in runs:
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         s = result.final_scores or {}
         rows.append({"variant": label, "pair": s.get("pair"), "seq": s.get("seq"), "mean": s.get("mean"), "minutes": minutes, "steps": result.step})
         print(json.dumps(rows[-1]), flush=True)
-    best = max((r for r in rows if "MEF-SSIM" not in r["variant"]), key=lambda r: r["mean"] or 0)
-    (args.out / "results.json").write_text(json.dumps({"rows": rows, "best": best["variant"]}, indent=1))
+    best = max((r for r in rows if "MEF-SSIM" not in r["variant"]), key=lambda r: r["mean"] or 0, default=None)
+    (args.out / "results.json").write_text(json.dumps({"rows": rows, "best": best and best["variant"]}, indent=1))
     if args.report:
         lines = [
             "| gamma variant | pair MEF-SSIM | seq MEF-SSIM | mean | steps | minutes |",
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             lines.append(f"| {r['variant']} | {r['pair']:.4f} | {r['seq']:.4f} | {r['mean']:.4f} | {r['steps']} | {r['minutes']:.1f} |")
         args.report.write_text("\n".join(lines) + "\n")
-    print(f"best variant: {best['variant']}")
+    if best:
+        print(f"best variant: {best['variant']}")
     return 0
 
 
