@@ -135,6 +135,18 @@ def warm_up_job(task: TaskState) -> bool:
     from hdrdesk.training.loop import save_checkpoint  # noqa: F401
     from hdrdesk.training.objective import Objective
 
+    import tempfile
+
+    from PIL import Image
+
+    import hdrdesk.gui.jobs  # noqa: F401  (the preview's MEF-SSIM)
+    from hdrdesk.core.io import read_frame
+
+    Image.init()  # every image format plugin, as reading brackets (and their EXIF) would import them
+    with tempfile.TemporaryDirectory(prefix="hdrdesk-warm-") as tmp:
+        probe = Path(tmp) / "probe.png"
+        Image.new("RGB", (8, 8)).save(probe)
+        read_frame(probe)
     task.check()
     net = FusionNet(NetConfig(widths=(4, 8)))
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
@@ -333,13 +345,14 @@ class Heartbeat(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
-        self._last = 0.0
+        self._last = self._t0 = 0.0
         self.max_gap_ms = 0.0
         self.ticks = 0
+        self.long_gaps: list[tuple[float, float]] = []  # (seconds since start, gap in ms) above 100 ms
 
     def start(self) -> None:
-        self.max_gap_ms, self.ticks = 0.0, 0
-        self._last = time.perf_counter()
+        self.max_gap_ms, self.ticks, self.long_gaps = 0.0, 0, []
+        self._last = self._t0 = time.perf_counter()
         self._timer.start()
 
     def stop(self) -> None:
@@ -347,7 +360,10 @@ class Heartbeat(QObject):
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.max_gap_ms = max(self.max_gap_ms, (now - self._last) * 1000.0)
+        gap = (now - self._last) * 1000.0
+        self.max_gap_ms = max(self.max_gap_ms, gap)
+        if gap > 100.0:
+            self.long_gaps.append((round(now - self._t0, 3), round(gap, 1)))
         self._last = now
         self.ticks += 1
 
@@ -526,6 +542,7 @@ class FinetunePanel(QWidget):
         self._t_start = 0.0
         self._switch_interval: float | None = None
         self._torch_threads = 0
+        self._deferred: RunPlan | None = None
         self._plot_timer = QTimer(self)
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(PLOT_REFRESH_MS)
@@ -897,6 +914,9 @@ class FinetunePanel(QWidget):
 
     def _on_warm(self, *_a) -> None:
         self.is_warm = True
+        plan, self._deferred = self._deferred, None
+        if plan is not None:
+            self._launch(plan)
         self.warmed.emit()
 
     # ------------------------------------------------------------- sources
@@ -1060,25 +1080,25 @@ class FinetunePanel(QWidget):
     def run_dir(self) -> Path | None:
         return Path(self._plan.request.out_dir) if self._plan and self._plan.request.out_dir else None
 
-    def start(self, name: str | None = None) -> int:
-        """Start a new run with the settings shown. Returns the job id (0: refused, see the message)."""
+    def start(self, name: str | None = None) -> bool:
+        """Start a new run with the settings shown. False: refused (the panel says why)."""
         from hdrdesk.paths import user_data_dir
 
         if self.is_running():
-            return 0
+            return False
         self._show_message("")
         n = self.bracket_count()
         if n < 2 and (not self.folders.count() or self._scan_out is not None):
             self._show_message("Fine-tuning needs at least two brackets: one is held back to check the result. "
                                "Add a folder, or use Tools ▸ Refine This Bracket to adapt the model to this bracket alone.", "warning")
-            return 0
+            return False
         name = name or datetime.now().strftime("finetune-%Y%m%d-%H%M%S")
         out_dir = user_data_dir() / "runs" / name
         try:
             req = self.build_request(name, out_dir)
         except ValueError as exc:
             self._show_message(str(exc), "error")
-            return 0
+            return False
         plan = RunPlan(req)
         if self.use_current.isChecked() and self.use_current.isEnabled():
             files = self.current_files()
@@ -1089,21 +1109,21 @@ class FinetunePanel(QWidget):
                 req.folders = [*req.folders, str(root)]
         if not req.folders:
             self._show_message("Choose photos first: the current bracket and/or folders of brackets.", "warning")
-            return 0
+            return False
         self._plan = plan
         self._reset_monitor()
         self._steps_total = req.steps
         return self._submit(plan)
 
-    def resume_run(self) -> int:
+    def resume_run(self) -> bool:
         """Continue the stopped run from its last checkpoint (same run folder and settings)."""
         plan = self._plan
         if self.is_running() or plan is None:
-            return 0
+            return False
         last = Path(plan.request.out_dir) / "last.pt"
         if not last.is_file():
             self._show_message("This run stopped before its first checkpoint: start it again.", "warning")
-            return 0
+            return False
         self._show_message("")
         plan = RunPlan(plan.request, resume=True, current_files=plan.current_files, current_dir=plan.current_dir)
         self._plan = plan
@@ -1111,7 +1131,21 @@ class FinetunePanel(QWidget):
         self.pages.setCurrentIndex(0)
         return self._submit(plan)
 
-    def _submit(self, plan: RunPlan) -> int:
+    def _submit(self, plan: RunPlan) -> bool:
+        self._t_start = time.perf_counter()
+        self._holder = _Holder()
+        self._outcome = None
+        self._set_state("running")
+        if not self.is_warm:  # imports still loading on a worker: start right after them
+            self.status.setText("Getting ready…")
+            self._deferred = plan
+            return True
+        self._launch(plan)
+        return True
+
+    def _launch(self, plan: RunPlan) -> None:
+        if self._state not in ("running", "paused"):
+            return  # stopped while it waited for the warm-up
         if self._switch_interval is None:
             import torch
 
@@ -1119,14 +1153,12 @@ class FinetunePanel(QWidget):
             self._torch_threads = torch.get_num_threads()  # training sets its own count; restored at the end
             sys.setswitchinterval(min(self._switch_interval, TRAINING_SWITCH_INTERVAL))
         self._t_start = time.perf_counter()
-        self._holder = _Holder()
-        self._outcome = None
-        self._set_state("running")
         self.status.setText("Resuming…" if plan.resume else "Starting…")
         frames = self.current_frames()
         self._rid = self.runner.submit(finetune_job, plan, self._holder, self.bridge.event.emit, preview=frames if len(frames) >= 2 else (), label="Fine-tuning")
+        if self._state == "paused":
+            self.runner.pause()
         self.started.emit()
-        return self._rid
 
     def toggle_pause(self) -> None:
         if self._state == "running":
@@ -1152,6 +1184,11 @@ class FinetunePanel(QWidget):
     def stop(self) -> None:
         """Cancel at the next step; the loop saves last.pt and keeps best.pt."""
         if not self.is_running():
+            return
+        if self._deferred is not None:  # still waiting for the warm-up: nothing ran yet
+            self._deferred = None
+            self._set_state("idle" if self._plan is None or not self._plan.resume else "stopped")
+            self.status.setText("Not started")
             return
         self.runner.cancel()
         self._set_state("stopping")
