@@ -217,7 +217,8 @@ def refine_bracket(
     task: TaskState | None = None,
     on_event: Callable[[dict], None] | None = None,
 ) -> RefineOutcome:
-    """Adapt a copy of ``model`` to one bracket (float RGB frames, darkest first) for a few seconds.
+    """Adapt a copy of ``model`` to one bracket (float RGB frames, darkest first) for a few seconds
+    (``seconds`` of optimisation at most, ``steps`` steps at most; scoring before and after is extra).
 
     The bracket's MEF-SSIM (at ``score_size`` short side) is measured before and after; a
     refinement that does not raise it is discarded and the original model returned.
@@ -247,6 +248,7 @@ def refine_bracket(
         return mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(scorer.fuse_case(m, case))))
 
     before = score(model)
+    t_train = time.perf_counter()  # ``seconds`` is the fine-tuning budget; scoring comes on top
     work = copy.deepcopy(model).cpu().train()
     luma_stack = _bracket_luma(frames_rgb, score_size)
     crop = min(128, min(luma_stack.shape[1:]) // 16 * 16)
@@ -269,7 +271,7 @@ def refine_bracket(
         task.report(done / steps, f"refining: step {done}/{steps}")
         if on_event:
             on_event({"type": "step", "step": done, "loss": float(loss.detach()), **terms})
-        if time.perf_counter() - t0 > seconds:
+        if time.perf_counter() - t_train > seconds:
             break
     work.eval()
     after = score(work)
