@@ -77,6 +77,10 @@ VARIANT_LABELS = {
     "hybrid": "Hybrid (variance + gradient)",
 }
 LR_PRESETS = ("1e-4", "2e-4", "5e-4", "1e-3")
+# the app's style gives primary buttons no disabled look; these panels disable them often
+PRIMARY_DISABLED_CSS = (
+    'QPushButton[primary="true"]:disabled { background: #2e2e2e; color: #6a6a6a; border-color: #383838; }'
+)
 
 
 # =================================================================== worker side
@@ -548,6 +552,7 @@ class FinetunePanel(QWidget):
         self._plot_timer.setInterval(PLOT_REFRESH_MS)
         self._plot_timer.timeout.connect(self._redraw_curves)
         self._build()
+        self.setStyleSheet(PRIMARY_DISABLED_CSS)
         self._connect()
         self.refresh_sources()
         self._set_state("idle")

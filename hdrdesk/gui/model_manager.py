@@ -90,8 +90,10 @@ def card_html(entry: ModelEntry, problem: str = "") -> str:
         rows.append(("Kind", "refined on one bracket"))
     elif c.get("imported_from"):
         rows.append(("Kind", "imported"))
-    else:
+    elif c.get("base") or c.get("steps") is not None:
         rows.append(("Kind", "fine-tuned"))
+    else:
+        rows.append(("Kind", "unknown (no card)"))
     base = c.get("base")
     if base:
         rows.append(("Base model", "shipped default" if base == "default" else str(Path(str(base)).stem if "/" in str(base) or "\\" in str(base) else base)))
@@ -142,6 +144,9 @@ class ModelManagerDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, current: Path | None = None, folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
+        from hdrdesk.gui.finetune_panel import PRIMARY_DISABLED_CSS
+
+        self.setStyleSheet(PRIMARY_DISABLED_CSS)
         self.folder = folder
         self.current = Path(current) if current else None
         self._problems: dict[str, str] = {}

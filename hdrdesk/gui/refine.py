@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QProgress
 
 from hdrdesk.core.io import Frame
 from hdrdesk.gui import style
-from hdrdesk.gui.finetune_panel import PREVIEW_LONG, ImageView, small_frames, unique_model_name
+from hdrdesk.gui.finetune_panel import PREVIEW_LONG, PRIMARY_DISABLED_CSS, ImageView, small_frames, unique_model_name
 from hdrdesk.gui.imaging import qimage_copy, to_uint8
 from hdrdesk.gui.workers import JobError, JobRunner
 from hdrdesk.tasks import TaskState
@@ -94,6 +94,7 @@ class RefineDialog(QDialog):
         self.steps, self.seconds = steps, seconds
         self.setWindowTitle("Refine this bracket")
         self.setModal(False)
+        self.setStyleSheet(PRIMARY_DISABLED_CSS)
         self.runner = JobRunner("refine", getattr(window, "job_pool", None), latest_wins=True, parent=self)
         self._out: RefineOutput | None = None
         self._kept: Path | None = None
