@@ -1560,11 +1560,14 @@ class FinetunePanel(QWidget):
         widget.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Close and self.is_running():
-            if not self.confirm_stop():
-                event.ignore()
-                return True
-            self.stop_and_wait()
+        if event.type() == QEvent.Type.Close:
+            if self.is_running():
+                if not self.confirm_stop():
+                    event.ignore()
+                    return True
+                self.stop_and_wait()
+            for r in (self.scan_runner, self.compare_runner, self.warm_runner):  # nothing of ours outlives the window
+                r.cancel()
         return super().eventFilter(obj, event)
 
 

@@ -144,6 +144,31 @@ def test_finetune_runs_curves_fill_ui_stays_responsive_and_keep_as_lists_the_mod
     assert chosen.args[0] == path and window.model_path() == path
 
 
+def test_the_current_bracket_is_trained_on_and_previewed(qtbot, window, small_bracket, data_root):
+    load_and_fuse(qtbot, window, small_bracket)
+    p = make_panel(qtbot, window)
+    assert p.use_current.isEnabled() and p.use_current.isChecked()
+    assert "bracket · 3 exposures" in p.current_info.text()
+    add_and_scan(qtbot, p, data_root)
+    assert "3 brackets in all" in p.found_label.text()
+    configure(p, steps=3, val_every=3)
+    previews: list[int] = []
+    p.previewReady.connect(previews.append)
+    with qtbot.waitSignal(p.finished, timeout=TIMEOUT) as done:
+        assert p.start(name="with-current")
+    outcome = done.args[0]
+    staged = p.run_dir() / "inputs" / "current" / "bracket"
+    # the included frames, linked or copied into a bracket folder, darkest first by name
+    names = sorted(f.name for f in staged.iterdir())
+    assert [n[3:] for n in names] == [f.path.name for f in window.result().frames]
+    assert "bracket" in outcome.train_scenes + outcome.val_scenes
+    assert len(outcome.val_scenes) == 1  # 25 % of 3, at least one
+    # previews of the current bracket: the starting model, the checkpoint at step 3, the best weights
+    assert previews[0] == 0 and len(previews) >= 2
+    assert p.preview_fused.image() is not None and len([v for v in p.weight_views if not v.isHidden()]) == 3
+    assert "bracket" in p.preview_caption.text()
+
+
 def test_cancel_keeps_best_checkpoint_and_resume_finishes(panel, qtbot, data_root):
     add_and_scan(qtbot, panel, data_root)
     configure(panel, steps=10, val_every=4)
