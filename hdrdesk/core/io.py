@@ -62,7 +62,8 @@ class ExposureInfo:
         rel = self.relative_exposure
         return math.log2(rel) if rel else None
 
-    def label(self) -> str:
+    def label(self, sep: str = ", ", with_bias: bool = True) -> str:
+        """Shutter, aperture, ISO (and exposure bias), e.g. '1/250 s, f/8, ISO 100, -2.0 EV'."""
         parts = []
         if self.exposure_time:
             t = self.exposure_time
@@ -71,9 +72,9 @@ class ExposureInfo:
             parts.append(f"f/{self.f_number:g}")
         if self.iso:
             parts.append(f"ISO {self.iso:g}")
-        if self.bias_ev is not None:
+        if with_bias and self.bias_ev is not None:
             parts.append(f"{self.bias_ev:+.1f} EV")
-        return ", ".join(parts)
+        return sep.join(parts)
 
 
 @dataclass

@@ -31,16 +31,7 @@ PAD = 8
 
 def _short_exposure(entry: FrameEntry) -> str:
     """Shutter, aperture and ISO (the EV is on the next line)."""
-    e = entry.frame.exposure
-    parts = []
-    if e.exposure_time:
-        t = e.exposure_time
-        parts.append(f"1/{round(1 / t)} s" if t < 0.5 else f"{t:g} s")
-    if e.f_number:
-        parts.append(f"f/{e.f_number:g}")
-    if e.iso:
-        parts.append(f"ISO {e.iso:g}")
-    return " · ".join(parts)
+    return entry.frame.exposure.label(" · ", with_bias=False)
 
 
 class _CardDelegate(QStyledItemDelegate):
