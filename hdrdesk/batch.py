@@ -101,19 +101,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from hdrdesk.core.fusion import FusionOptions, ModelPreloader, finish_fusion
+    from hdrdesk.core.fusion import ModelPreloader, finish_fusion
     from hdrdesk.core.io import probe_writable
 
     root: Path = args.folder
     outdir: Path = args.output
-    if args.model is not None and not args.model.is_file():
-        raise ModelError(f"{args.model}: model file not found")
-    if not 1 <= args.quality <= 100:
-        raise InputError(f"--quality {args.quality}: must be 1-100")
-    options = FusionOptions(
-        method=args.method, model_path=args.model, working_size=args.working_size,
-        align=args.align, device=args.device, keep_weights=False,
-    )
+    from hdrdesk.cli import fusion_options_from_args
+
+    options = fusion_options_from_args(args, keep_weights=False)
     options.validate()
     brackets = find_brackets(root, exclude=outdir)
     if outdir.exists() and not outdir.is_dir():

@@ -131,10 +131,24 @@ def _print_alignment(alignment, align_on: bool) -> None:
             print(f"align: {info.describe()}", file=sys.stderr)
 
 
+def fusion_options_from_args(args: argparse.Namespace, keep_weights: bool):
+    """Check the shared fusion flags of ``fuse`` and ``batch`` and turn them into FusionOptions."""
+    from hdrdesk.core.fusion import FusionOptions
+
+    if args.model is not None and not args.model.is_file():
+        raise CliError(f"{args.model}: model file not found")
+    if not 1 <= args.quality <= 100:
+        raise CliError(f"--quality {args.quality}: must be 1-100")
+    return FusionOptions(
+        method=args.method, model_path=args.model, working_size=args.working_size,
+        align=args.align, device=args.device, keep_weights=keep_weights,
+    )
+
+
 def cmd_fuse(args: argparse.Namespace) -> int:
     import time
 
-    from hdrdesk.core.fusion import FusionOptions, ModelPreloader
+    from hdrdesk.core.fusion import ModelPreloader
     from hdrdesk.core.io import check_output_path, expand_inputs
 
     t0 = time.perf_counter()
@@ -142,14 +156,7 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     check_output_path(args.output, inputs, args.overwrite)
     if args.save_weights is not None and args.save_weights.exists() and not args.save_weights.is_dir():
         raise CliError(f"{args.save_weights}: --save-weights must be a folder")
-    if args.model is not None and not args.model.is_file():
-        raise CliError(f"{args.model}: model file not found")
-    if not 1 <= args.quality <= 100:
-        raise CliError(f"--quality {args.quality}: must be 1-100")
-    options = FusionOptions(
-        method=args.method, model_path=args.model, working_size=args.working_size,
-        align=args.align, device=args.device, keep_weights=args.save_weights is not None,
-    )
+    options = fusion_options_from_args(args, keep_weights=args.save_weights is not None)
     options.validate()
     # torch takes ~1.3 s to import: do it (and load the model) while the frames decode and align
     preload = ModelPreloader(args.model, args.device, fast_switch=True) if args.method == "cnn" else None
