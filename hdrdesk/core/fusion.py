@@ -184,6 +184,59 @@ def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     return np.ascontiguousarray(w)
 
 
+def is_spd_model(model) -> bool:
+    """True for a v2 network (structural patch decomposition with learned weights)."""
+    return getattr(getattr(model, "config", None), "fusion", "pyramid") == "spd"
+
+
+def spd_working_luma(images: Sequence[np.ndarray], working_size: int) -> np.ndarray:
+    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation)."""
+    h, w = images[0].shape[:2]
+    wh, ww = working_shape(h, w, working_size)
+    out = np.empty((len(images), wh, ww), np.float32)
+    for i, img in enumerate(images):
+        rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
+        y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+        out[i] = y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
+    """(K, h, w) float32 luma -> (K, 2, h, w) float32 logits (detail, base) of a v2 network."""
+    import torch
+
+    dev = device or next(model.parameters()).device
+    net = _inference_copy(model)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(luma_low, dtype=np.float32))[None].to(dev)
+        out = net(x)[0].float().cpu().numpy()
+    return np.ascontiguousarray(out)
+
+
+def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None) -> np.ndarray:
+    """Fuse RGB frames (uint8/uint16/float32 [0, 1], darkest first) with a v2 network: its logits
+    drive the structural patch decomposition. Returns float32 RGB in [0, 1].
+
+    The one path for the app, the CLI, evaluation and training validation.
+    """
+    from hdrdesk.core.spd import spd_fuse
+    import torch
+
+    task = task or null_task()
+    size = getattr(model.config, "working_size", 0) or 256
+    task.report(0.45, "Predicting weights")
+    logits = predict_spd_logits(model, spd_working_luma(images, size), device)
+    task.report(0.65, "Fusing")
+    with torch.inference_mode():
+        stack = np.stack([_to_unit_float(f, np.empty(f.shape, np.float32)) if f.dtype != np.float32 else f for f in images])
+        x = torch.from_numpy(stack)
+        x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
+        lg = torch.from_numpy(logits)[None]
+        out = spd_fuse(x, lg[:, :, 0], lg[:, :, 1])[0]
+    out = out.permute(1, 2, 0).numpy() if out.shape[0] == 3 else np.repeat(out[0].numpy()[..., None], 3, axis=2)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 def lift_weights(
     w_low: np.ndarray, luma_low: np.ndarray, luma_full: Sequence[np.ndarray], radius: int = 2, eps: float = 1e-3
 ) -> np.ndarray:
