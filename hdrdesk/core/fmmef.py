@@ -284,19 +284,21 @@ def _detail_strips(
     internal = not colour and xs[0].dtype == np.float32 and coarse is None  # our own grey planes at a coarser scale
     nch = 3 if colour else 1
     strength = np.float32(math.sqrt(nch * (2 * r + 1) ** 2))
-    nx, ny = _window_counts(w, r), _window_counts(h, r)
+    inv_x = (1.0 / _window_counts(w, r)).astype(np.float32)[None, :]
+    inv_y = (1.0 / _window_counts(h, r)).astype(np.float32)[:, None]
     rows = _strip_rows(h, w, r, strip_pixels)
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
         a0, a1 = max(0, r0 - 2 * r), min(h, r1 + 2 * r)  # rows read
         b0, b1 = max(0, r0 - r), min(h, r1 + r)  # rows where c_k and mu_k are needed
-        inv_b = (1.0 / (ny[b0:b1, None] * nx[None, :])).astype(np.float32)
+        inv_b = inv_y[b0:b1] * inv_x  # 1 / window size
         inv_bn = inv_b * np.float32(1.0 / nch)
         # pass 1 over exposures: signal strengths, their maximum and the weight sum
-        mus, cs, ms = [], [], []
+        blocks, mus, cs, ms = [], [], [], []
         c_max = den = None
         for i, src in enumerate(xs):
             x = src[a0:a1] if internal else _unit_float(src[a0:a1])
+            blocks.append(x)
             if colour:
                 s, q = _grey_sum(x), cv2.transform(cv2.multiply(x, x), np.ones((1, 3), np.float32))
             else:
@@ -329,7 +331,7 @@ def _detail_strips(
         inv_r = inv_b[r0 - b0 : r1 - b0]
         acc = np.zeros((r1 - r0, w, nch) if colour else (r1 - r0, w), np.float32)
         mean_sum = np.zeros((r1 - r0, w), np.float32)
-        for i, src in enumerate(xs):
+        for i in range(len(xs)):
             wk = _power(cs[i], p - 1.0)
             wk *= scale
             if ms[i] is not None:
@@ -337,9 +339,9 @@ def _detail_strips(
             muw = cv2.multiply(mus[i], wk)
             mean_w = cv2.multiply(_box(wk, r)[r0 - b0 : r1 - b0], inv_r)
             mean_sum += cv2.multiply(_box(muw, r)[r0 - b0 : r1 - b0], inv_r)
-            x = src[r0:r1] if internal else _unit_float(src[r0:r1])
+            x = blocks[i][r0 - a0 : r1 - a0]
             acc += x * mean_w[:, :, None] if colour else x * mean_w
-            mus[i] = cs[i] = ms[i] = None
+            blocks[i] = mus[i] = cs[i] = ms[i] = None
         if coarse is not None:
             cv2.subtract(_upsample_rows(coarse, h, w, r, r0, r1), mean_sum, dst=mean_sum)
             acc += mean_sum[:, :, None] if colour else mean_sum
