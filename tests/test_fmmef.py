@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -228,3 +229,73 @@ def test_cancellation_stops_the_fusion():
     with pytest.raises(Cancelled):
         fmmef_fuse_into(frames, task=task, strip_pixels=1)
     assert seen and max(seen) < 1.0
+
+
+# ------------------------------------------------------------------ the method in the app (core, CLI, eval)
+
+
+def _write_bracket(folder, h=64, w=96, evs=(-2.0, 0.0, 2.0), seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, f in enumerate(_bracket(h, w, evs, seed)):
+        paths.append(folder / f"{i:02d}.png")
+        assert cv2.imwrite(str(paths[-1]), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    return paths
+
+
+def test_fusion_method_fmmef_on_the_common_path(tmp_path):
+    from hdrdesk.core.fusion import FusionOptions, finish_fusion, fuse_frames, prepare_fusion
+    from hdrdesk.core.io import load_bracket
+
+    frames = load_bracket(_write_bracket(tmp_path / "in"))
+    result = fuse_frames(frames, FusionOptions(method="fmmef", align=False))
+    assert result.method == "fmmef" and result.weights is None and len(result.frames) == 3
+    np.testing.assert_array_equal(result.image, fmmef_fuse([f.data for f in frames]))
+    as16 = finish_fusion(prepare_fusion(frames, FusionOptions(method="fmmef", align=False)), out_dtype=np.uint16).image
+    assert as16.dtype == np.uint16 and np.abs(as16 / 65535.0 - result.image).max() <= 0.51 / 65535
+    grey = [dataclasses.replace(f, data=cv2.cvtColor(f.data, cv2.COLOR_RGB2GRAY)) for f in frames]
+    rgb = fuse_frames(grey, FusionOptions(method="fmmef", align=False)).image
+    assert rgb.shape == frames[0].data.shape and np.array_equal(rgb[..., 0], rgb[..., 2])
+
+
+def test_cli_fuse_and_batch_with_fmmef(tmp_path, capsys):
+    from hdrdesk.cli import main
+
+    files = _write_bracket(tmp_path / "shoot" / "a")
+    _write_bracket(tmp_path / "shoot" / "b", seed=1)
+    out = tmp_path / "fused.png"
+    assert main(["fuse", *map(str, files), "-o", str(out), "--method", "fmmef", "--no-align", "--bits", "16"]) == 0
+    assert "fmmef" in capsys.readouterr().out
+    written = cv2.cvtColor(cv2.imread(str(out), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
+    assert written.dtype == np.uint16
+    assert np.abs(written / 65535.0 - fmmef_fuse(frames)).max() <= 0.51 / 65535
+    outdir = tmp_path / "batch"
+    assert main(["batch", str(tmp_path / "shoot"), "-o", str(outdir), "--method", "fmmef", "--format", "png", "--no-progress"]) == 0
+    assert sorted(p.name for p in outdir.iterdir()) == ["a.png", "b.png"]
+
+
+def test_eval_with_fmmef(tmp_path, capsys):
+    from hdrdesk.cli import main
+    from hdrdesk.evaluate import score_fusion
+
+    files = _write_bracket(tmp_path / "root" / "sc", h=64, w=80)
+    assert main(["eval", str(tmp_path / "root"), "--method", "fmmef", "--track", "seq", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
+    assert doc["method"] == "fmmef" and doc["per_scene"][0]["score"] == pytest.approx(score_fusion(frames, fmmef_fuse(frames)), abs=1e-12)
+
+
+# anchors.md: the authors' FMMEF on validation scenes (a fast subset; the whole set: hdrdesk eval ... --method fmmef)
+FMMEF_ANCHORS = {("ma_Set", "seq"): 0.9923, ("pmef3_RevelStoke", "seq"): 0.9884, ("mefb_disney2", "pair"): 0.9973}
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "brackets" / "ma_Set").is_dir(), reason="shared/data/brackets not available")
+@pytest.mark.parametrize("scene,track", sorted(FMMEF_ANCHORS))
+def test_reproduces_the_fmmef_anchors(scene, track):
+    from hdrdesk.core.fusion import FusionOptions
+    from hdrdesk.evaluate import evaluate_scenes
+
+    (res,) = evaluate_scenes(SHARED / "data" / "brackets", [scene], track, FusionOptions(method="fmmef", align=False))
+    assert res.ok, res.error
+    assert res.score == pytest.approx(FMMEF_ANCHORS[(scene, track)], abs=1e-4)
