@@ -7,7 +7,9 @@ both sides see the same machine load, ``--repeats`` times:
 
 * ``hdrdesk fuse --method fmmef`` on the 12 MP pair (PNG out) vs a small script that reads the
   same files, runs ``cv2.createMergeMertens().process`` and writes a PNG;
-* ``hdrdesk fuse --method fmmef`` on the 24 MP bracket (peak memory).
+* ``hdrdesk fuse --method fmmef`` on the 24 MP bracket (peak memory);
+* the fusion alone: ``fmmef_fuse_into`` and ``createMergeMertens().process`` on the same decoded
+  12 MP pair in one process (wall and CPU time), which leaves out decoding, alignment and encoding.
 
 Reports the medians of wall time, peak RSS and CPU time (``os.wait4``'s rusage of each child)
 and the ratios, as Markdown, with the load average before and after.
@@ -18,6 +20,7 @@ and the ratios, as Markdown, with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -38,6 +41,23 @@ del imgs
 out = np.clip(fused * 255.0 + 0.5, 0, 255).astype(np.uint8)
 del fused
 cv2.imwrite(sys.argv[1], out)
+'''
+
+# the fusion alone, both methods in one process on the same decoded arrays (no I/O, no alignment)
+COMPUTE_SCRIPT = r'''
+import json, sys, time
+import cv2
+import numpy as np
+from hdrdesk.core.fmmef import fmmef_fuse_into
+
+bgr = [cv2.imread(f) for f in sys.argv[1:]]
+rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
+res = {}
+for name, fn in (("fmmef", lambda: fmmef_fuse_into(rgb, np.uint8)), ("mertens", lambda: cv2.createMergeMertens().process(bgr))):
+    t, c = time.perf_counter(), time.process_time()
+    fn()
+    res[name] = (time.perf_counter() - t, time.process_time() - c)
+print(json.dumps(res))
 '''
 
 
@@ -135,6 +155,11 @@ def main() -> int:
                     return 1
                 results.setdefault(label, []).append((wall, rss, cpu))
                 print(f"  {label}: {wall:.2f} s, {rss:.0f} MB, cpu {cpu:.2f} s (load {loadavg()})", file=sys.stderr)
+        compute: list[dict] = []
+        for _ in range(args.repeats):
+            proc = subprocess.run([py, "-c", COMPUTE_SCRIPT, *map(str, pair)], capture_output=True, text=True, check=True)
+            compute.append(json.loads(proc.stdout))
+            print(f"  fusion only: {compute[-1]} (load {loadavg()})", file=sys.stderr)
         load_after = loadavg()
 
         def med(label: str, i: int) -> float:
@@ -151,6 +176,9 @@ def main() -> int:
         print("|---|---|---|---|---|")
         print(f"| FMMEF / Mertens (12 MP pair) | {med(fmmef12, 0) / med(mertens12, 0):.2f} | {med(fmmef12, 1) / med(mertens12, 1):.2f} "
               f"| {med(fmmef12, 2) / med(mertens12, 2):.2f} | time <= 1 |")
+        cf = [statistics.median(c[m][i] for c in compute) for m in ("fmmef", "mertens") for i in (0, 1)]
+        print(f"| fusion only, one process (fmmef_fuse_into vs createMergeMertens().process), 12 MP pair: "
+              f"{cf[0]:.2f} s vs {cf[2]:.2f} s | {cf[0] / cf[2]:.2f} | | {cf[1] / cf[3]:.2f} (CPU {cf[1]:.2f} s vs {cf[3]:.2f} s) | |")
         if triple:
             print(f"| FMMEF 24 MP 3-exposure peak memory | | {med(fmmef24, 1) / 1024:.2f} GB | | < 3 GB |")
         return 0
