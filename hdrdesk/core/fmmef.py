@@ -133,7 +133,8 @@ def fmmef_fuse_into(
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
     for detail in reversed(details):
         hs, ws = detail.shape
-        g = _upsample_rows(g, hs, ws, radius, 0, hs) + detail
+        detail += _upsample_rows(g, hs, ws, radius, 0, hs)
+        g = detail
     del details
     task.report(0.35, "FMMEF: full resolution")
     out = np.empty(frames[0].shape, out_dtype)
@@ -344,11 +345,10 @@ def _detail_strips(
         inv_mu = inv_b * np.float32(unit / nch)
         inv_sq = inv_b * np.float32(unit * unit / nch)
         # pass 1 over exposures: signal strengths, their maximum and the weight sum
-        blocks, mus, cs, ms = [], [], [], []
+        mus, cs, ms = [], [], []
         c_max = den = None
         for i, src in enumerate(xs):
             x = src[a0:a1] if internal else _raw_float(src[a0:a1])
-            blocks.append(x)
             if colour:
                 s, q = _grey_sum(x), cv2.transform(cv2.multiply(x, x), np.ones((1, 3), np.float32))
             else:
@@ -390,9 +390,9 @@ def _detail_strips(
             muw = cv2.multiply(mus[i], wk)
             mean_w = cv2.multiply(_box(wk, r)[r0 - b0 : r1 - b0], inv_rx)  # times the frame's unit
             mean_sum += cv2.multiply(_box(muw, r)[r0 - b0 : r1 - b0], inv_r)
-            x = blocks[i][r0 - a0 : r1 - a0]
+            x = xs[i][r0:r1] if internal else _raw_float(xs[i][r0:r1])  # converted again: less memory per exposure
             cv2.accumulateProduct(x, cv2.merge((mean_w, mean_w, mean_w)) if colour else mean_w, acc)
-            blocks[i] = mus[i] = cs[i] = ms[i] = None
+            mus[i] = cs[i] = ms[i] = None
         if coarse is not None:
             cv2.subtract(_upsample_rows(coarse, h, w, r, r0, r1), mean_sum, dst=mean_sum)
             acc += mean_sum[:, :, None] if colour else mean_sum
@@ -452,5 +452,7 @@ def _upsample_rows(g: np.ndarray, h: int, w: int, r: int, i0: int, i1: int) -> n
     z0 -= z0 % 2  # start on an even row so that g's rows land on even rows of the block
     z = np.zeros((z1 - z0, w), np.float32)
     z[0::2, 0::2] = g[z0 // 2 : (z1 + 1) // 2]
-    t = (1.0 / (_even_counts(h, r)[i0:i1, None] * _even_counts(w, r)[None, :])).astype(np.float32)
-    return cv2.multiply(_box(z, r)[i0 - z0 : i1 - z0], t)
+    u = _box(z, r)[i0 - z0 : i1 - z0]
+    u *= (1.0 / _even_counts(w, r)).astype(np.float32)[None, :]  # divided by box(T), which is separable
+    u *= (1.0 / _even_counts(h, r)[i0:i1]).astype(np.float32)[:, None]
+    return u
