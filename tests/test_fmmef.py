@@ -113,6 +113,13 @@ def test_matches_the_oracle_at_any_size(shape):
     assert np.abs(out - _oracle(frames)).max() < 2e-5
 
 
+@pytest.mark.parametrize("radius,p", [(2, 3.0), (3, 2.5)])
+def test_other_parameters_match_the_oracle(radius, p):
+    frames = _bracket(90, 70)
+    out = fmmef_fuse_into(frames, radius=radius, p=p, strip_pixels=1)
+    assert np.abs(out - _oracle(frames, r=radius, p=p)).max() < 2e-5
+
+
 def test_strips_equal_the_whole_frame():
     frames = _bracket(150, 41)
     logits = [np.random.default_rng(i).standard_normal((5, 4)).astype(np.float32) for i in range(3)]
