@@ -192,6 +192,14 @@ def test_logits_follow_the_formula():
     assert np.abs(out - fmmef_fuse(frames)).max() > 1e-3
 
 
+def test_huge_logits_stay_finite():
+    frames = _bracket()
+    huge = [np.full((3, 3), v, np.float32) for v in (1e6, -1e6, 0.0)]
+    out = fmmef_fuse(frames, detail_logits=huge, base_logits=huge)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out, fmmef_fuse(frames, detail_logits=[np.clip(m, -50, 50) for m in huge], base_logits=[np.clip(m, -50, 50) for m in huge]))
+
+
 def test_a_large_base_logit_pulls_brightness_toward_that_exposure():
     frames = _bracket(96, 128, evs=(-1.5, 1.5))
     plain = fmmef_fuse(frames).mean()

@@ -37,6 +37,7 @@ from hdrdesk.tasks import TaskState, null_task
 EPS = 1e-12  # the paper's regulariser in c_k, in the weight sums and in the base weights
 MIN_LEVEL_SHORT_SIDE = 64  # below this the published level rule gives no intermediate scale
 STRIP_PIXELS = 1 << 18  # output pixels per row strip (a few MB of float32 scratch per plane)
+LOGIT_LIMIT = 50.0  # logits are clipped to +-50 before exp (exp(50) * c^p stays far below float32's maximum)
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads over strips
 
 
@@ -77,7 +78,7 @@ def fmmef_fuse(
     Returns float32 HxWx3 (HxW for grey) clipped to [0, 1]. ``detail_logits[k]`` /
     ``base_logits[k]``: optional 2-D maps of any size; ``exp`` of the map resized to a scale
     multiplies exposure k's detail weight at that scale / its base weight at the coarsest
-    scale. ``task``: progress and cancellation (checked once per strip).
+    scale (logits are clipped to +-50 first). ``task``: progress and cancellation (checked once per strip).
     """
     return fmmef_fuse_into(images, np.float32, detail_logits=detail_logits, base_logits=base_logits, radius=radius, p=p, task=task)
 
@@ -109,7 +110,7 @@ def fmmef_fuse_into(
     h, w = frames[0].shape[:2]
     shapes = fmmef_shapes(h, w)
     n_scales = len(shapes)
-    logits = None if detail_logits is None else [np.ascontiguousarray(m, dtype=np.float32) for m in detail_logits]
+    logits = None if detail_logits is None else [_clip_logit(m) for m in detail_logits]
 
     # 1. full resolution, first pass: the decimated local means handed to the next scale
     task.report(0.0, "FMMEF: local means")
@@ -128,7 +129,7 @@ def fmmef_fuse_into(
     hs, ws = shapes[-1]
     g = np.empty((hs, ws), np.float32)
     _detail_strips(xs, radius, p, _scale_mods(logits, hs, ws), g, task, strip_pixels)
-    g += _base(xs, radius, None if base_logits is None else [_resize(np.asarray(m, np.float32), hs, ws) for m in base_logits])
+    g += _base(xs, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
     del xs
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
     for detail in reversed(details):
@@ -215,6 +216,11 @@ def _even_counts(n: int, r: int) -> np.ndarray:
     i = np.arange(n)
     lo, hi = np.maximum(0, i - r), np.minimum(n - 1, i + r)
     return (hi // 2 - (lo + 1) // 2 + 1).astype(np.float64)
+
+
+def _clip_logit(m: np.ndarray) -> np.ndarray:
+    """A logit map as contiguous float32, clipped to +-LOGIT_LIMIT (exp of more overflows float32 products)."""
+    return np.clip(np.asarray(m, dtype=np.float32), -LOGIT_LIMIT, LOGIT_LIMIT)
 
 
 def _resize(m: np.ndarray, h: int, w: int) -> np.ndarray:
