@@ -32,7 +32,7 @@ from hdrdesk.core.io import Frame, check_bracket
 from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 
-METHODS = ("cnn", "mertens")
+METHODS = ("cnn", "mertens", "fmmef")
 CHROMA_EPS = 1e-4
 WEIGHT_EPS = 1e-6
 STRIP_PIXELS = 1 << 19  # pixels per row strip of the colour conversions (2 MB per float32 plane: cache-resident)
@@ -64,7 +64,7 @@ class FusionOptions:
 @dataclass
 class FusionResult:
     image: np.ndarray  # float32 RGB in [0, 1], HxWx3
-    weights: np.ndarray | None  # float32 (K, H, W), summing to 1 over K; None for Mertens
+    weights: np.ndarray | None  # float32 (K, H, W), summing to 1 over K; None for Mertens and FMMEF
     frames: list[Frame]  # the (aligned) frames that were fused, darkest first
     alignment: list[AlignInfo]
     method: str
@@ -505,7 +505,7 @@ def prepare_fusion(
     task.check()
     h, w = frames[0].data.shape[:2]
     prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings)
-    if options.method == "mertens":
+    if options.method in ("mertens", "fmmef"):  # they work on the frames themselves
         return prep
     task.report(0.3, "Preparing exposures")
     t1 = time.perf_counter()
@@ -537,6 +537,8 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
         timings["mertens"] = time.perf_counter() - t0
         timings["total"] = sum(timings.values())
         return FusionResult(image, None, prep.frames, prep.alignment, "mertens", "OpenCV Mertens", "cpu", timings)
+    if options.method == "fmmef":
+        return _finish_fmmef(prep, task, out_dtype)
 
     net = model if model is not None else options.model
     if net is not None:
@@ -575,6 +577,19 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
     task.report(1.0, "Done")
     return FusionResult(image, weights, prep.frames, prep.alignment, "cnn", str(name), str(dev), timings)
+
+
+def _finish_fmmef(prep: PreparedBracket, task, out_dtype) -> FusionResult:
+    """FMMEF (Li, Ma, Yong, Zhang, TIP 2020) on the (aligned) frames; see hdrdesk.core.fmmef."""
+    from hdrdesk.core.fmmef import fmmef_fuse_into
+
+    t0 = time.perf_counter()
+    image = fmmef_fuse_into([f.data for f in prep.frames], out_dtype, task=task.sub(0.35, 1.0))
+    if image.ndim == 2:  # grey bracket: RGB like the other methods
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    prep.timings["fmmef"] = time.perf_counter() - t0
+    prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
+    return FusionResult(image, None, prep.frames, prep.alignment, "fmmef", "FMMEF", "cpu", prep.timings)
 
 
 def fuse_frames(
