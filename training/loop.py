@@ -180,6 +180,8 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
 
+    model = initial_model(cfg).to(device)
+    cfg.fusion = model.config.fusion  # what the data and objective must suit: the model decides (fine-tuning a v2 model)
     task.report(0.0, "Reading brackets")
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
@@ -189,7 +191,6 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                           whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
-    model = initial_model(cfg).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start, best = 0, None
