@@ -39,9 +39,15 @@ def test_zero_logits_reproduce_fmmef_reference(case: str, dtype: torch.dtype) ->
 
 
 def test_levels_rule() -> None:
+    from hdrdesk.core.fmmef import fmmef_shapes
+
     assert spd_levels(512, 335) == 3  # floor(log2(335)) - 5
     assert spd_levels(64, 64) == 1
     assert spd_levels(63, 100) == 0 and spd_levels(8, 8) == 0
+    assert spd_levels(512, 335, extra_levels=1) == 4
+    assert spd_levels(4, 4, extra_levels=5) == 2  # never below a 1-pixel coarsest scale
+    for h, w, extra in ((512, 335, 0), (512, 335, 1), (40, 70, 2), (4, 4, 5)):
+        assert len(fmmef_shapes(h, w, extra)) == spd_levels(h, w, extra) + 2  # finest + intermediates + coarsest
 
 
 def test_base_logit_pulls_brightness_toward_that_exposure() -> None:
@@ -87,15 +93,18 @@ def _bracket(k: int = 3, h: int = 70, w: int = 90, seed: int = 3) -> list[np.nda
     return [(np.clip(scene * 2.0 ** (e - 1), 0, 1) * 255 + 0.5).astype(np.uint8) for e in range(k)]
 
 
-def test_torch_twin_equals_the_app_operator_with_logits() -> None:
+@pytest.mark.parametrize("extra_levels", [0, 1])
+def test_torch_twin_equals_the_app_operator_with_logits(extra_levels: int) -> None:
     from hdrdesk.core.fmmef import fmmef_fuse
 
     frames = _bracket()
     logits = torch.randn(1, 3, 2, 11, 7, generator=torch.Generator().manual_seed(0)) * 2
     x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
-    twin = spd_fuse(x, logits[:, :, 0], logits[:, :, 1])[0].permute(1, 2, 0).numpy()
-    app = fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]])
+    twin = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=extra_levels)[0].permute(1, 2, 0).numpy()
+    app = fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]], extra_levels=extra_levels)
     assert np.abs(twin - app).max() < 1e-4
+    if extra_levels:
+        assert np.abs(app - fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]])).max() > 1e-3
 
 
 def test_training_objective_fuses_what_the_app_fuses() -> None:
@@ -104,7 +113,7 @@ def test_training_objective_fuses_what_the_app_fuses() -> None:
     from hdrdesk.training.objective import network_input
 
     torch.manual_seed(0)
-    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32)).eval()
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32, extra_levels=1)).eval()
     for prm in net.head.parameters():
         torch.nn.init.normal_(prm, 0.0, 0.1)  # non-zero logits
     frames = _bracket()
@@ -112,7 +121,7 @@ def test_training_objective_fuses_what_the_app_fuses() -> None:
     with torch.no_grad():
         lg = net(network_input(x, 32))
         assert lg.abs().max() > 1e-3
-        twin = spd_fuse(x, lg[:, :, 0], lg[:, :, 1])[0].permute(1, 2, 0).numpy()
+        twin = spd_fuse(x, lg[:, :, 0], lg[:, :, 1], extra_levels=1)[0].permute(1, 2, 0).numpy()
     app = fuse_spd(net, frames)
     assert np.abs(twin - app).max() < 1e-3
 

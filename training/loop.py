@@ -8,6 +8,7 @@ DistributedDataParallel (gloo on CPU, NCCL on GPUs) with no code changes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -107,12 +108,15 @@ def _set_rng_state(sampler: CropSampler, st: dict) -> None:
 def initial_model(cfg: TrainConfig) -> FusionNet:
     if cfg.init == "scratch":
         if cfg.fusion == "spd":
-            return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size))
+            return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size,
+                                       extra_levels=max(0, cfg.extra_levels)))
         return FusionNet(NetConfig(widths=tuple(cfg.widths)))
     from hdrdesk.paths import default_model_path
 
     path = default_model_path() if cfg.init == "default" else Path(cfg.init)
     model, _ = load_model(path)
+    if model.config.fusion == "spd" and cfg.extra_levels >= 0 and cfg.extra_levels != model.config.extra_levels:
+        model.config = dataclasses.replace(model.config, extra_levels=cfg.extra_levels)  # same weights, deeper decomposition
     return model
 
 

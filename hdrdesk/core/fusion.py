@@ -228,7 +228,8 @@ def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dt
     logits = predict_spd_logits(model, spd_working_luma(images, size), device)
     task.report(0.2, "Fusing")
     return fmmef_fuse_into(
-        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits], task=task.sub(0.2, 1.0)
+        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        extra_levels=getattr(model.config, "extra_levels", 0), task=task.sub(0.2, 1.0)
     )
 
 
@@ -626,7 +627,10 @@ def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> 
 
     t1 = time.perf_counter()
     task.report(0.4, "Fusing")
-    image = fmmef_fuse_into(images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits], task=task.sub(0.4, 1.0))
+    image = fmmef_fuse_into(
+        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        extra_levels=getattr(net.config, "extra_levels", 0), task=task.sub(0.4, 1.0),
+    )
     del images
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
