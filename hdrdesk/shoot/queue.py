@@ -18,7 +18,7 @@ was written.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -216,9 +216,14 @@ def run_queue(
     summary = QueueSummary(total=n, singles=list(singles))
     t0 = time.perf_counter()
     finished = 0  # jobs fused, skipped or failed (for the overall fraction)
+    in_flight: dict[int, float] = {}  # progress of started, unfinished jobs (two while a write is pending)
 
     def emit(kind: str, i: int, fraction: float, message: str = "", seconds: float = 0.0) -> None:
-        overall = (finished + (fraction if kind in ("start", "progress") else 0.0)) / n if n else 1.0
+        if kind in ("start", "progress"):
+            in_flight[i] = fraction
+        else:
+            in_flight.pop(i, None)
+        overall = (finished + sum(in_flight.values())) / n if n else 1.0
         if on_event is not None:
             on_event(QueueEvent(kind, i, n, jobs[i], fraction, overall, message, seconds))
         if kind in ("start", "progress"):
@@ -251,6 +256,8 @@ def run_queue(
             k, started, fut = pending.pop(0)
             try:
                 fut.result()
+            except CancelledError:  # cancelled before it started: nothing written, the job is not done
+                continue
             except OutputError as exc:
                 if settings.skip_existing and jobs[k].output.exists():
                     done("skipped", k, "written meanwhile")
@@ -319,10 +326,9 @@ def run_queue(
         summary.cancelled = True
     finally:
         if loader is not None:
-            loader.shutdown(wait=True, cancel_futures=True)  # a write under way completes (it is atomic)
-            try:
-                collect_writes(wait=True)
-            except Cancelled:
-                pass
+            # a finished bracket still waiting for its write is written (a load queued before it
+            # stops at its next check); then the loader goes, dropping loads not started
+            collect_writes(wait=True)
+            loader.shutdown(wait=True, cancel_futures=True)
         summary.seconds = time.perf_counter() - t0
     return summary
