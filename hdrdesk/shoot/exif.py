@@ -28,7 +28,7 @@ _EXIF_TAGS = {_EXPOSURE_TIME, _FNUMBER, _ISO, _DATETIME_ORIGINAL, _BIAS, _SUBSEC
 _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ShotInfo:
     """What the file's header says about the capture (None where absent)."""
 
@@ -64,7 +64,7 @@ class ShotInfo:
 
     def merged(self, other: "ShotInfo") -> "ShotInfo":
         """This info with its gaps filled from ``other`` (a RAW and its JPEG describe one shot)."""
-        values = {k: getattr(self, k) if getattr(self, k) not in (None, "") else getattr(other, k) for k in self.__dataclass_fields__}
+        values = {k: getattr(self, k) if getattr(self, k) not in (None, "") else getattr(other, k) for k in self.__dataclass_fields__}  # type: ignore[attr-defined]
         return ShotInfo(**values)
 
 
@@ -194,14 +194,12 @@ def _read_ifd(block: _Block, e: str, offset: int, wanted: set[int]) -> dict:
     count = struct.unpack(e + "H", block.get(offset, 2))[0]
     if count > 1000:
         raise ValueError("implausible IFD")
-    entries = block.get(offset + 2, 12 * count)
     out: dict = {}
-    for i in range(count):
-        tag, typ, n = struct.unpack(e + "HHI", entries[12 * i : 12 * i + 8])
+    for tag, typ, n, inline in struct.iter_unpack(e + "HHI4s", block.get(offset + 2, 12 * count)):
         if tag not in wanted or typ not in _TYPE_SIZE or n == 0:
             continue
         size = _TYPE_SIZE[typ] * n
-        raw = entries[12 * i + 8 : 12 * i + 12] if size <= 4 else block.get(struct.unpack(e + "I", entries[12 * i + 8 : 12 * i + 12])[0], size)
+        raw = inline if size <= 4 else block.get(struct.unpack(e + "I", inline)[0], size)
         try:
             out[tag] = _value(raw, typ, e)
         except (ValueError, struct.error, ZeroDivisionError):
@@ -227,17 +225,21 @@ def _value(raw: bytes, typ: int, e: str):
 
 
 def _capture_time(text, subsec) -> float | None:
+    """'YYYY:MM:DD HH:MM:SS' (+ sub-second digits) as seconds on the camera's clock (naive: no time zone needed)."""
     if not isinstance(text, str) or len(text) < 19:
         return None
     try:
-        t = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
+        t = datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19]))
+    except ValueError:  # '0000:00:00 00:00:00' (clock not set), blanks...
         return None
-    seconds = (t - datetime(1970, 1, 1)).total_seconds()  # naive: the camera's clock, no time zone needed
+    seconds = (t - _EPOCH).total_seconds()
     digits = "".join(ch for ch in str(subsec or "") if ch.isdigit())
     if digits:
         seconds += int(digits) / 10 ** len(digits)
     return seconds
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 def _finite(v) -> float | None:

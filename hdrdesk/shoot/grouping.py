@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -130,16 +131,17 @@ def scan_folder(folder: str | os.PathLike) -> list[Path]:
     out = []
     with os.scandir(folder) as it:
         for entry in it:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            suffix = os.path.splitext(entry.name)[1].lower()
-            if suffix in PIXEL_SUFFIXES or suffix in RAW_SUFFIXES:
-                if entry.is_file():
-                    out.append(Path(entry.path))
-    return sorted(out, key=lambda p: p.name)
+            suffix = os.path.splitext(name)[1].lower()
+            if (suffix in PIXEL_SUFFIXES or suffix in RAW_SUFFIXES) and entry.is_file():
+                out.append(entry.path)
+    out.sort(key=os.path.basename)
+    return [Path(p) for p in out]
 
 
-def collect_shots(paths: Iterable[Path], prefer_raw: bool | None = None) -> tuple[list[Shot], list[tuple[Path, str]]]:
+def collect_shots(paths: Iterable[str | os.PathLike], prefer_raw: bool | None = None) -> tuple[list[Shot], list[tuple[Path, str]]]:
     """Pair RAW and JPEG files of one capture (same folder and name, any case) into shots.
 
     ``prefer_raw``: fuse the RAW of a pair (True), the JPEG (False), or the RAW when
@@ -147,17 +149,24 @@ def collect_shots(paths: Iterable[Path], prefer_raw: bool | None = None) -> tupl
     """
     can_read_raw = raw_readable()
     use_raw = can_read_raw if prefer_raw is None else prefer_raw
-    by_capture: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    by_capture: dict[tuple[str, str], list[Path]] = defaultdict(list)
     ignored: list[tuple[Path, str]] = []
     for p in paths:
-        p = Path(p)
-        suffix = p.suffix.lower()
-        if suffix not in PIXEL_SUFFIXES and suffix not in RAW_SUFFIXES:
-            ignored.append((p, "not an image file"))
+        folder, name = os.path.split(p)
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() not in PIXEL_SUFFIXES and suffix.lower() not in RAW_SUFFIXES:
+            ignored.append((Path(p), "not an image file"))
             continue
-        by_capture[(p.parent, p.stem.lower())].append(p)
+        by_capture[(folder, stem.lower())].append(p if isinstance(p, Path) else Path(p))
     shots: list[Shot] = []
     for files in by_capture.values():
+        if len(files) == 1:  # the common case, quickly
+            f = files[0]
+            if f.suffix.lower() in RAW_SUFFIXES and not can_read_raw and prefer_raw is not True:
+                ignored.append((f, "RAW files cannot be read yet and there is no JPEG of this shot"))
+            else:
+                shots.append(Shot(f, read_shot_info(f)))
+            continue
         files.sort(key=lambda f: (f.suffix.lower() not in (".jpg", ".jpeg"), f.name))  # JPEG first among pictures
         raws = [f for f in files if f.suffix.lower() in RAW_SUFFIXES]
         pixels = [f for f in files if f.suffix.lower() in PIXEL_SUFFIXES]
@@ -189,7 +198,7 @@ def group_files(
 ) -> Grouping:
     """Group image files (a folder's listing or a drop) into brackets and singles."""
     t0 = time.perf_counter()
-    shots, ignored = collect_shots((Path(p) for p in paths), prefer_raw)
+    shots, ignored = collect_shots(paths, prefer_raw)  # type: ignore[arg-type]
     if skip_own_outputs:
         own = [s for s in shots if s.info.software.startswith("HDRDesk")]
         ignored.extend((s.path, "written by HDRDesk (a fused result)") for s in own)
@@ -233,11 +242,12 @@ def group_folder(folder: str | os.PathLike, **kwargs) -> Grouping:
     return result
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def _natural(path: Path) -> tuple:
     """Sort key: 'IMG_2' before 'IMG_10'."""
-    import re
-
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name))
+    return tuple(int(t) if t.isdigit() else t.lower() for t in _DIGITS.split(path.name))
 
 
 def _split_by_time(stream: list[Shot], max_gap: float) -> list[list[Shot]]:
