@@ -288,7 +288,7 @@ def _run(jobs, options, args: argparse.Namespace, skip_existing: bool, singles):
     def on_event(ev: QueueEvent) -> None:
         where = f"[{ev.index + 1}/{ev.total}]"
         if ev.kind == "progress" or ev.kind == "start":
-            bar.set_postfix_str(f"{ev.job.name} {ev.message} {100 * ev.bracket_fraction:.0f}%", refresh=False)
+            bar.set_postfix_str(f"{ev.job.name} {ev.message} {100 * ev.bracket_fraction:.0f}%")
             return
         if ev.kind == "fused":
             tqdm.write(f"hdrdesk: {where} wrote {ev.job.output} ({ev.seconds:.1f} s)", file=sys.stderr)

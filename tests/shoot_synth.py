@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, TiffImagePlugin
 
 from synth import expose, make_scene

@@ -53,7 +53,7 @@ def test_flat_folder_is_grouped_and_fused(tmp_path, capsys):
     out = tmp_path / "fused"
     code, stdout, err = run(capsys, "batch", card, "-o", out, *FAST, "--no-progress")
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001_hdr.jpg", "IMG_0004_hdr.jpg", "IMG_0007_hdr.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{b[0].stem}_hdr.jpg" for b in brackets] == ["IMG_0001_hdr.jpg", "IMG_0004_hdr.jpg", "IMG_0007_hdr.jpg"]
     assert "fused 3 of 3 brackets" in stdout and "1 single not fused" in stdout
     assert err.count("wrote") == 3 and "[3/3]" in err
     with Image.open(out / "IMG_0004_hdr.jpg") as im:

@@ -145,7 +145,6 @@ def _jpeg_app1(fh: BinaryIO, head: bytes) -> _Block | None:
 
 def _png_exif(fh: BinaryIO, head: bytes) -> _Block | None:
     pos = 8
-    fh.seek(0)
     while pos < 1 << 20:
         fh.seek(pos)
         hdr = fh.read(8)

@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from hdrdesk.shoot.exif import ShotInfo, read_shot_info
 
@@ -227,8 +227,7 @@ def group_files(
         )
         runs = _split_by_picture(untimed)
         _group_runs(runs, result, max_frames, grouped_by="brightness")
-    order = lambda b: (b.start_time is None, b.start_time or 0.0, _natural(b.first.path))  # noqa: E731
-    result.brackets.sort(key=order)
+    result.brackets.sort(key=lambda b: (b.start_time is None, b.start_time or 0.0, _natural(b.first.path)))
     result.singles.sort(key=lambda s: (s.capture_time is None, s.capture_time or 0.0, _natural(s.path)))
     result.seconds = time.perf_counter() - t0
     return result
@@ -384,15 +383,14 @@ def _segment(keys: list[float], patterns: Sequence[tuple[float, ...]], kind: str
 # ----------------------------------------------------------------- fallback without EXIF
 
 
-def _split_by_picture(shots: list[Shot], thumb: Callable[[Path], tuple[float, object] | None] | None = None) -> list[list[Shot]]:
+def _split_by_picture(shots: list[Shot]) -> list[list[Shot]]:
     """Runs of consecutive files that show the same scene; sets each shot's brightness key."""
     import numpy as np
 
-    thumb = thumb or _thumbnail
     runs: list[list[Shot]] = []
     prev_ranks = None
     for s in shots:
-        t = thumb(s.path)
+        t = _thumbnail(s.path)
         if t is None:
             s.key = None
             runs.append([s])
