@@ -143,6 +143,7 @@ def _unique(names: list[str]) -> list[str]:
 def plan_batch(root: Path, outdir: Path, mode: str | None, suffix: str, pattern: str | None = None,
                max_gap: float | None = None, prefer_raw: bool | None = None) -> BatchPlan:
     """Decide the grouping (see the module doc) and the output of every bracket. No pixels are read."""
+    from hdrdesk.core.io import list_images
     from hdrdesk.shoot.grouping import MAX_GAP_S, group_files, scan_folder
     from hdrdesk.shoot.queue import QueueJob
 
@@ -163,7 +164,15 @@ def plan_batch(root: Path, outdir: Path, mode: str | None, suffix: str, pattern:
     if mode == "folders":
         folders = find_brackets(root, exclude=outdir)
         pattern = pattern or DEFAULT_PATTERN["folders"]
-        names = _unique([output_name(pattern, first=f.name, last=f.name, folder=f.name, index=i + 1, frames=0) for i, f in enumerate(folders)])
+        names = []
+        for i, f in enumerate(folders):
+            try:
+                files = list_images(f)
+            except OSError:
+                files = []  # unreadable: reported when it is loaded
+            first, last = (files[0].stem, files[-1].stem) if files else (f.name, f.name)
+            names.append(output_name(pattern, first=first, last=last, folder=f.name, index=i + 1, frames=len(files)))
+        names = _unique(names)
         jobs = [QueueJob(f.name, f, outdir / f"{n}{suffix}") for f, n in zip(folders, names)]
         return BatchPlan("folders", jobs)
     if grouping is None:

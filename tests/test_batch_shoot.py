@@ -214,6 +214,8 @@ def test_group_modes(tmp_path, capsys):
     # a folder of bracket folders: folders by default, one output per folder
     plan = plan_batch(root, tmp_path / "o", None, ".jpg")
     assert plan.mode == "folders" and [j.output.name for j in plan.jobs] == ["hall.jpg", "kitchen.jpg"]
+    named = plan_batch(root, tmp_path / "o", None, ".png", "{index}_{first}-{last}_{frames}")
+    assert [j.output.name for j in named.jobs] == ["1_IMG_0001-IMG_0006_6.png", "2_IMG_0001-IMG_0003_3.png"]
     # auto on it: no images directly inside
     code, _, err = run(capsys, "batch", root, "-o", tmp_path / "o", "--group", "auto")
     assert code == 2 and "--group folders" in err

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -251,22 +252,25 @@ def run_queue(
         if loader is not None and k < n and k not in futures:
             futures[k] = loader.submit(_load, jobs[k], options, settings, _CheckOnly(task))
 
+    def record_write(k: int, started: float, write: Callable[[], object]) -> None:
+        try:
+            write()
+        except CancelledError:  # a queued write cancelled before it started: nothing written, the job is not done
+            return
+        except OutputError as exc:
+            if settings.skip_existing and jobs[k].output.exists():
+                done("skipped", k, "written meanwhile")  # another run wrote it (the write never replaces)
+            else:
+                done("failed", k, error_message(exc))
+        except Exception as exc:  # noqa: BLE001 - one bracket's problem must not stop the queue
+            done("failed", k, error_message(exc))
+        else:
+            done("fused", k, seconds=time.perf_counter() - started)
+
     def collect_writes(wait: bool) -> None:
         while pending and (wait or pending[0][2].done()):
             k, started, fut = pending.pop(0)
-            try:
-                fut.result()
-            except CancelledError:  # cancelled before it started: nothing written, the job is not done
-                continue
-            except OutputError as exc:
-                if settings.skip_existing and jobs[k].output.exists():
-                    done("skipped", k, "written meanwhile")
-                else:
-                    done("failed", k, error_message(exc))
-            except Exception as exc:  # noqa: BLE001
-                done("failed", k, error_message(exc))
-            else:
-                done("fused", k, seconds=time.perf_counter() - started)
+            record_write(k, started, fut.result)
 
     try:
         submit(0)
@@ -309,17 +313,7 @@ def run_queue(
                 collect_writes(wait=True)  # at most one finished image waits for its write
                 pending.append((i, started, loader.submit(_write, item, image, settings)))
             else:
-                try:
-                    _write(item, image, settings)
-                except OutputError as exc:
-                    if settings.skip_existing and job.output.exists():
-                        done("skipped", i, "written meanwhile")
-                    else:
-                        done("failed", i, error_message(exc))
-                except Exception as exc:  # noqa: BLE001
-                    done("failed", i, error_message(exc))
-                else:
-                    done("fused", i, seconds=time.perf_counter() - started)
+                record_write(i, started, partial(_write, item, image, settings))
             del image
         collect_writes(wait=True)
     except (Cancelled, KeyboardInterrupt):  # Ctrl-C in the CLI is a cancel too: the summary still comes back
