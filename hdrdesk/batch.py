@@ -24,7 +24,6 @@ from hdrdesk.options import CliError, add_fusion_options, fusion_options_from_ar
 
 FORMAT_SUFFIX = {"png": ".png", "tif": ".tif", "jpg": ".jpg"}
 DEFAULT_PATTERN = {"auto": "{first}_hdr", "folders": "{folder}"}
-PATTERN_FIELDS = ("first", "last", "folder", "index", "frames")
 
 
 def add_batch_parser(sub) -> argparse.ArgumentParser:
@@ -106,45 +105,12 @@ class BatchPlan:
     brackets: list = field(default_factory=list)  # Bracket per job (auto)
 
 
-def output_name(pattern: str, *, first: str, last: str, folder: str, index: int, frames: int) -> str:
-    """The pattern filled in; a bad field or a path in the result is a :class:`CliError`."""
-    try:
-        name = pattern.format(first=first, last=last, folder=folder, index=index, frames=frames)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise CliError(f"--name-pattern {pattern!r}: {exc} (fields: " + ", ".join("{" + f + "}" for f in PATTERN_FIELDS) + ")") from None
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-        raise CliError(f"--name-pattern {pattern!r}: gives {name!r}, not a file name")
-    return name
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Same name twice (two cameras both at IMG_0001, a pattern without a per-bracket field): add _2, _3 in order."""
-    seen: dict[str, int] = {}
-    taken = {n.lower() for n in names}
-    out = []
-    for n in names:
-        key = n.lower()
-        if key not in seen:
-            seen[key] = 1
-            out.append(n)
-            continue
-        k = seen[key]
-        while True:
-            k += 1
-            candidate = f"{n}_{k}"
-            if candidate.lower() not in taken:
-                break
-        seen[key] = k
-        taken.add(candidate.lower())
-        out.append(candidate)
-    return out
-
-
 def plan_batch(root: Path, outdir: Path, mode: str | None, suffix: str, pattern: str | None = None,
                max_gap: float | None = None, prefer_raw: bool | None = None) -> BatchPlan:
     """Decide the grouping (see the module doc) and the output of every bracket. No pixels are read."""
     from hdrdesk.core.io import list_images
     from hdrdesk.shoot.grouping import MAX_GAP_S, group_files, scan_folder
+    from hdrdesk.shoot.naming import bracket_jobs, output_name, unique_names
     from hdrdesk.shoot.queue import QueueJob
 
     root = Path(root)
@@ -172,7 +138,7 @@ def plan_batch(root: Path, outdir: Path, mode: str | None, suffix: str, pattern:
                 files = []  # unreadable: reported when it is loaded
             first, last = (files[0].stem, files[-1].stem) if files else (f.name, f.name)
             names.append(output_name(pattern, first=first, last=last, folder=f.name, index=i + 1, frames=len(files)))
-        names = _unique(names)
+        names = unique_names(names)
         jobs = [QueueJob(f.name, f, outdir / f"{n}{suffix}") for f, n in zip(folders, names)]
         return BatchPlan("folders", jobs)
     if grouping is None:
@@ -180,16 +146,7 @@ def plan_batch(root: Path, outdir: Path, mode: str | None, suffix: str, pattern:
         if not files:
             raise InputError(f"{root}: holds no images (JPEG, PNG, TIFF or RAW) directly inside (for a folder of bracket folders use --group folders)")
         grouping = group_files(files, prefer_raw=prefer_raw, max_gap=max_gap or MAX_GAP_S)
-    pattern = pattern or DEFAULT_PATTERN["auto"]
-    names = _unique([
-        output_name(pattern, first=b.first.path.stem, last=b.shots[-1].path.stem, folder=root.name, index=i + 1, frames=len(b.shots))
-        for i, b in enumerate(grouping.brackets)
-    ])
-    jobs = [QueueJob(b.first.name, b.files, outdir / f"{n}{suffix}") for b, n in zip(grouping.brackets, names)]
-    inputs = {p.resolve() for b in grouping.brackets for p in b.files} | {s.path.resolve() for s in grouping.singles}
-    for job in jobs:
-        if job.output.resolve() in inputs:
-            raise OutputError(f"{job.output}: output path is one of the inputs (choose another -o or --name-pattern)")
+    jobs = bracket_jobs(grouping.brackets, outdir, suffix, pattern or DEFAULT_PATTERN["auto"], folder=root.name)
     return BatchPlan("auto", jobs, grouping, list(grouping.brackets))
 
 
@@ -267,6 +224,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if plan.grouping is not None:
         for note in plan.grouping.notes:
             print(f"hdrdesk: note: {note}", file=sys.stderr)
+        if not plan.jobs and len(plan.grouping.singles) > 1:
+            print(
+                f"hdrdesk: note: no brackets found among {len(plan.grouping.singles)} single shots; if they are one bracket "
+                "shot slowly, use --group folders or a longer --max-gap (see --dry-run)",
+                file=sys.stderr,
+            )
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"{outdir}: exists and is not a folder")
     try:

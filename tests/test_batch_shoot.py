@@ -231,3 +231,16 @@ def test_group_modes(tmp_path, capsys):
     write_bracket(cams, 1, T0 + timedelta(seconds=0.1), size=SIZE, prefix="_MG_", model="Canon EOS R6")
     jobs = plan_batch(cams, tmp_path / "o", "auto", ".jpg", "{folder}").jobs
     assert [(j.name, j.output.name) for j in jobs] == [("IMG_0001.JPG", "two.jpg"), ("_MG_0001.JPG", "two_2.jpg")]
+
+
+def test_frames_too_far_apart_are_singles_with_a_hint(tmp_path, capsys):
+    """Brackets shot by hand, 10 s between frames: singles by default, one bracket with a longer --max-gap."""
+    card = tmp_path / "slow"
+    write_bracket(card, 1, T0, step_s=10.0, size=SIZE)
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "batch", card, "-o", out, *FAST, "--no-progress")
+    assert code == 0 and "fused 0 of 0 brackets" in stdout and "3 singles not fused" in stdout
+    assert "--group folders or a longer --max-gap" in err
+    code, stdout, err = run(capsys, "batch", card, "-o", out, *FAST, "--no-progress", "--max-gap", "15")
+    assert code == 0 and "fused 1 of 1" in stdout, err
+    assert [p.name for p in out.iterdir()] == ["slow.jpg"]  # the folder is one bracket: named after it
