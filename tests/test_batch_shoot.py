@@ -244,3 +244,33 @@ def test_frames_too_far_apart_are_singles_with_a_hint(tmp_path, capsys):
     code, stdout, err = run(capsys, "batch", card, "-o", out, *FAST, "--no-progress", "--max-gap", "15")
     assert code == 0 and "fused 1 of 1" in stdout, err
     assert [p.name for p in out.iterdir()] == ["slow.jpg"]  # the folder is one bracket: named after it
+
+
+def test_pause_holds_the_queue_at_the_next_safe_point(tmp_path):
+    """Paused after the first bracket, the queue waits in TaskState.check before starting the next one."""
+    card = tmp_path / "card"
+    shoot(card, brackets=2, single=False)
+    out = tmp_path / "fused"
+    out.mkdir()
+    events = []
+
+    class Recording(TaskState):
+        waited_after: int | None = None
+
+        def check(self) -> None:
+            if self.paused and self.waited_after is None:
+                self.waited_after = len(events)  # the queue is at a safe point, paused: let it go on
+                self.resume()
+            super().check()
+
+    task = Recording()
+
+    def on_event(ev):
+        events.append((ev.kind, ev.index))
+        if ev.kind == "fused" and ev.index == 0:
+            task.pause()
+
+    summary = run_queue(plan_batch(card, out, "auto", ".jpg").jobs, FusionOptions(working_size=32, method="mertens"), OutputSettings(), task, on_event)
+    assert task.waited_after is not None and events[task.waited_after - 1] == ("fused", 0)
+    assert events[task.waited_after] == ("start", 1)  # nothing of bracket 2 happened while paused
+    assert len(summary.fused) == 2 and not summary.cancelled
