@@ -6,7 +6,7 @@
 Without ``--group``: folders when DIR holds bracket folders, else auto (a DIR whose images
 are all one bracket is fused as that one bracket, named after DIR, as before).
 
-The fusing is :func:`hdrdesk.shoot.queue.run_queue` (the GUI's 'Fuse all' runs the same),
+The fusing is :func:`hdrdesk.shoot.queue.run_queue` (made for the GUI's 'Fuse all' too),
 pipelined: the next bracket is decoded and aligned on a second thread while the network
 runs on the current one. A bracket that fails is reported on stderr (one line naming it
 and the problem) and the others go on; the exit code is 1 if any failed, else 0.

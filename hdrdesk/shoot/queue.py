@@ -1,6 +1,6 @@
 """The fusion queue: fuse a list of brackets into files, one after the other (Qt-free).
 
-:func:`run_queue` is what ``hdrdesk batch`` and the GUI's 'Fuse all' drive. It reports
+:func:`run_queue` is what ``hdrdesk batch`` runs, made for the GUI's 'Fuse all' too. It reports
 per-bracket and overall progress through ``on_event`` (and the overall fraction through
 the :class:`~hdrdesk.tasks.TaskState`), honours cancel and pause through the task at safe
 points, goes on past a failed bracket, and returns a :class:`QueueSummary`.
@@ -206,6 +206,8 @@ def run_queue(
     way. Cancel (``task.cancel()``) stops at the next safe point: finished files stay,
     nothing is half-written, and the summary says ``cancelled`` (Ctrl-C counts as a cancel). ``preload``: a
     ModelPreloader started by the caller (so the model loads while the first bracket decodes).
+    ``on_event`` is always called from the thread that runs this function (a GUI worker
+    re-emits it as a signal), never from the loader thread.
     """
     import numpy as np
 
