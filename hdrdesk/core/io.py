@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from hdrdesk.core.atomic import atomic_write_bytes  # noqa: F401  (re-exported: the one atomic writer)
 from hdrdesk.core.safe_read import (  # noqa: F401  (MAX_PIXELS re-exported)
     MAX_PIXELS,
     check_input_file,
@@ -437,65 +438,6 @@ def encode_image(
     if not ok:
         raise OutputError(f"could not encode {fmt}")
     return enc.tobytes()
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
-    """Write via a temp file in the same folder and rename; never leaves a partial file.
-
-    Without ``overwrite`` the final step is a hard link, which fails if the name exists
-    (no race with another writer); where links are not supported, a checked rename.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: exists (use --overwrite to replace it)")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        try:
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
-        except (AttributeError, OSError):
-            pass
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise OutputError(f"{path}: exists (use --overwrite to replace it)") from None
-            except OSError:  # no hard links here (some network/FAT file systems)
-                if path.exists():
-                    raise OutputError(f"{path}: exists (use --overwrite to replace it)") from None
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    return path
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once, at import: os.umask() is process-wide and not thread-safe
-
-
-def _umask() -> int:
-    return _UMASK
 
 
 def write_image(
