@@ -394,6 +394,13 @@ def to_uint(img: np.ndarray, bits: int = 8) -> np.ndarray:
     return out.reshape(shape)
 
 
+# OpenCV's default zlib settings (level 1, RLE strategy) with the Paeth filter on every row:
+# measured on 12 native photos of the shared data (docs/benchmarks.md), 8-bit files 4 %
+# smaller than zlib level 3 in half the time (0.49 against 0.96 s per 12 MP), 16-bit
+# 2.7x faster; OpenCV's plain default is faster still but makes 26 % larger files.
+_PNG_PARAMS = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
+
+
 def encode_image(
     rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None, consume: bool = False
 ) -> bytes:
@@ -430,7 +437,7 @@ def encode_image(
             params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
         ok, enc = cv2.imencode(".jpg", bgr, params)
     elif fmt == "PNG":
-        ok, enc = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        ok, enc = cv2.imencode(".png", bgr, _PNG_PARAMS)
         if ok and exif:
             return _png_with_exif(enc.tobytes(), exif)
     else:
