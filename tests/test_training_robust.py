@@ -122,6 +122,14 @@ def test_train_out_that_is_a_file_or_below_a_file(data_root, tmp_path, capsys):
     assert f.read_text() == "x"
 
 
+def test_export_over_an_existing_file_is_refused_before_training(data_root, tmp_path, capsys):
+    precious = tmp_path / "model.pt"
+    precious.write_bytes(b"someone's model")
+    code, _, err = run(capsys, "train", "--data", data_root, "--out", tmp_path / "run", "--export", precious, "--steps", "1", *TINY)
+    one_error_line(code, err, "model.pt", "--overwrite")
+    assert precious.read_bytes() == b"someone's model" and not (tmp_path / "run").exists()
+
+
 def test_training_error_is_not_glued_to_the_progress_bar(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run(capsys, "train", "--data", tmp_path / "empty", "--out", tmp_path / "run", *TINY)

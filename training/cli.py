@@ -26,7 +26,7 @@ def add_training_commands(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="run folder: last.pt, best.pt, log.csv")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="start afresh in an --out folder that holds a run (its checkpoints and log are replaced)")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in an --out folder that holds a run (its checkpoints and log are replaced), and replace an existing --export file")
     p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, mps")
     p.add_argument("--export", type=Path, default=None, metavar="PATH", help="also write the best model as a stand-alone model file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (JSON value), e.g. --set w_mefssim=0")
@@ -144,11 +144,26 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
+def _check_export_path(path: Path, overwrite: bool) -> None:
+    from hdrdesk.core.io import probe_writable
+    from hdrdesk.errors import OutputError
+
+    if path.is_dir():
+        raise OutputError(f"{path}: --export is a folder (give a file name, e.g. model.pt)")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist")
+    probe_writable(path.parent, path)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from hdrdesk.training.loop import check_config, export_model, train
 
     cfg = build_config(args)
     check_config(cfg)
+    if args.export is not None:  # fail now, not after the training
+        _check_export_path(args.export, args.overwrite)
     bar, on_event = _progress_printer(cfg.steps)
     try:
         result = train(cfg, on_event=on_event, resume=args.resume, overwrite=args.overwrite)
@@ -159,7 +174,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from hdrdesk.core.model import load_model
 
         model, card = load_model(result.best_path)
-        export_model(args.export, model, {"name": cfg.name, "scores": card.get("scores"), "config": cfg.to_dict(), "step": card.get("step")})
+        export_model(args.export, model, {"name": cfg.name, "scores": card.get("scores"), "config": cfg.to_dict(), "step": card.get("step")},
+                     overwrite=args.overwrite)
         print(f"exported {args.export}")
     return 0
 
