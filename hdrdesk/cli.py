@@ -309,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     parser = build_parser(with_training=argv[0] in TRAINING_COMMANDS or argv[0] in ("-h", "--help"))
     args = parser.parse_args(argv)
+    if args.command != "gui":
+        from hdrdesk.core.atomic import install_signal_cleanup
+
+        install_signal_cleanup()  # a 'kill' mid-write leaves no .NAME.*.tmp behind
     from hdrdesk.errors import Cancelled, HDRDeskError
 
     try:
