@@ -240,14 +240,19 @@ class CropSampler:
             out = out[:, :, ::-1]
         return np.ascontiguousarray(out)
 
-    def sample(self) -> torch.Tensor:
+    def _draw_k(self) -> tuple[int, list[Scene]]:
+        """How many exposures the next batch has, and the scenes that have that many."""
+        count = (lambda sc: sc.luma.shape[0]) if self.scenes[0].rgb is None else (lambda sc: sc.rgb.shape[0])
         if self.rng.random() < self.pair_prob:
             k = 2
         else:
-            most = min(self.max_exposures, max(sc.luma.shape[0] for sc in self.scenes))
+            most = min(self.max_exposures, max(count(sc) for sc in self.scenes))
             k = self.rng.randint(2, max(2, most))
-        pool = [sc for sc in self.scenes if sc.luma.shape[0] >= k] or self.scenes
-        k = min(k, min(sc.luma.shape[0] for sc in pool))
+        pool = [sc for sc in self.scenes if count(sc) >= k] or self.scenes
+        return min(k, min(count(sc) for sc in pool)), pool
+
+    def sample(self) -> torch.Tensor:
+        k, pool = self._draw_k()
         b = max(1, self.frames_per_batch // k)
         whole = self.whole_prob > 0 and self.rng.random() < self.whole_prob
         batch = []
@@ -289,13 +294,7 @@ class WholeSceneSampler(CropSampler):
     ``[scale_min, 1] * max_side``), flips and transposes; pairs or sequences as :class:`CropSampler`."""
 
     def sample(self) -> torch.Tensor:
-        if self.rng.random() < self.pair_prob:
-            k = 2
-        else:
-            most = min(self.max_exposures, max(sc.rgb.shape[0] for sc in self.scenes))
-            k = self.rng.randint(2, max(2, most))
-        pool = [sc for sc in self.scenes if sc.rgb.shape[0] >= k] or self.scenes
-        k = min(k, min(sc.rgb.shape[0] for sc in pool))
+        k, pool = self._draw_k()
         sc = self.rng.choice(pool)
         stack = sc.rgb[self._frames_for(sc, k)]
         _, h, w, _ = stack.shape

@@ -638,6 +638,7 @@ def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> 
     """v2 network: learned weights in FMMEF's structural patch decomposition (see :func:`fuse_spd`)."""
     t0 = time.perf_counter()
     images = [f.data for f in prep.frames]
+    weights = None
     if str(dev) != "cpu":  # GPU: the whole fusion on the device, one transfer in and one out
         task.report(0.3, "Fusing on " + str(dev))
         image = fuse_spd_torch(net, images, dev)
@@ -645,30 +646,25 @@ def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> 
             from hdrdesk.core.io import to_uint
 
             image = to_uint(image, 8 if np.dtype(out_dtype) == np.uint8 else 16)
-        if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-        prep.timings["fuse"] = time.perf_counter() - t0
-        prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
-        frames = prep.frames if prep.keep_frames else []
-        return FusionResult(image, None, frames, prep.alignment, "cnn", name, str(dev), prep.timings)
-    size = getattr(net.config, "working_size", 0) or 256
-    task.report(0.3, "Predicting weights")
-    luma_low = spd_working_luma(images, size)
-    logits = predict_spd_logits(net, luma_low, dev)
-    prep.timings["network"] = time.perf_counter() - t0
-    weights = spd_weight_maps(luma_low, logits, prep.shape) if prep.options.keep_weights else None
-    from hdrdesk.core.fmmef import fmmef_fuse_into
+    else:
+        from hdrdesk.core.fmmef import fmmef_fuse_into
 
-    t1 = time.perf_counter()
-    task.report(0.4, "Fusing")
-    image = fmmef_fuse_into(
-        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
-        extra_levels=getattr(net.config, "extra_levels", 0), task=task.sub(0.4, 1.0),
-    )
+        task.report(0.3, "Predicting weights")
+        luma_low = spd_working_luma(images, getattr(net.config, "working_size", 0) or 256)
+        logits = predict_spd_logits(net, luma_low, dev)
+        prep.timings["network"] = time.perf_counter() - t0
+        if prep.options.keep_weights:
+            weights = spd_weight_maps(luma_low, logits, prep.shape)
+        t0 = time.perf_counter()
+        task.report(0.4, "Fusing")
+        image = fmmef_fuse_into(
+            images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+            extra_levels=getattr(net.config, "extra_levels", 0), task=task.sub(0.4, 1.0),
+        )
     del images
-    if image.ndim == 2:
+    if image.ndim == 2:  # grey bracket: RGB like the other methods
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    prep.timings["fuse"] = time.perf_counter() - t1
+    prep.timings["fuse"] = time.perf_counter() - t0
     prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
     frames = prep.frames if prep.keep_frames else []
     return FusionResult(image, weights, frames, prep.alignment, "cnn", name, str(dev), prep.timings)
