@@ -58,10 +58,11 @@ class _Loaded:
     out: Path
     prep: object | None = None  # PreparedBracket
     exif: bytes | None = None
+    icc: bytes | None = None  # the output's profile
     error: str | None = None
 
 
-def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
+def _load(folder: Path, out: Path, options, overwrite: bool, profile: str = "srgb") -> _Loaded:
     from hdrdesk.core.fusion import prepare_fusion
     from hdrdesk.core.io import list_images, load_bracket
 
@@ -74,6 +75,7 @@ def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
             raise InputError(f"{folder}: holds no JPEG, PNG or TIFF images")
         frames = load_bracket(files)
         item.exif = frames[len(frames) // 2].exif_bytes
+        item.icc = _output_icc(profile, frames)
         # keep_frames=False empties ``frames``: an original replaced by its aligned copy goes at once
         item.prep = prepare_fusion(frames, options, keep_frames=options.method == "mertens")
     except MemoryError:
@@ -83,10 +85,22 @@ def _load(folder: Path, out: Path, options, overwrite: bool) -> _Loaded:
     return item
 
 
+def _output_icc(profile: str, frames) -> bytes:
+    from hdrdesk.core.color_profiles import output_profile_bytes, parse_profile
+
+    icc = output_profile_bytes(profile, frames[len(frames) // 2].icc_profile)
+    prof = parse_profile(icc)
+    if prof is None or prof.gray:
+        raise InputError("--output-profile input: the input profile is not an RGB matrix profile; choose srgb, adobe-rgb or prophoto")
+    return icc
+
+
 def _write(item: _Loaded, image, bits: int, quality: int, overwrite: bool) -> None:
+    from hdrdesk.core.color_profiles import convert_from_srgb
     from hdrdesk.core.io import write_image
 
-    write_image(item.out, image, bits=bits, quality=quality, exif=item.exif, overwrite=overwrite, consume=True)
+    image = convert_from_srgb(image, item.icc) if item.icc else image
+    write_image(item.out, image, bits=bits, quality=quality, exif=item.exif, overwrite=overwrite, consume=True, icc=item.icc)
 
 
 def _message(exc: BaseException) -> str:
@@ -138,7 +152,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def submit(k: int) -> None:
         if k < len(brackets) and k not in futures:
-            futures[k] = loader.submit(_load, brackets[k], outputs[k], options, args.overwrite)
+            futures[k] = loader.submit(_load, brackets[k], outputs[k], options, args.overwrite, args.output_profile)
 
     pending: list[tuple[_Loaded, Future]] = []  # writes queued on the loader thread
 

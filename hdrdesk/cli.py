@@ -35,7 +35,17 @@ def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = T
     p.set_defaults(align=align_default)
     p.add_argument("--working-size", type=int, default=512, metavar="N", help="short side, in pixels, of the copy the network sees (default 512)")
     p.add_argument("--device", default=None, metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--deghost", choices=("off", "low", "medium", "high"), default="off",
+        help="remove ghosts of moving subjects: what moved is taken from the reference frame (default off; see docs/deghosting.md)",
+    )
+    p.add_argument("--reference", type=int, default=None, metavar="N", help="deghosting reference frame, 1-based, darkest first (default: the best-exposed frame)")
     if with_output_format:
+        p.add_argument(
+            "--output-profile", choices=("srgb", "adobe-rgb", "prophoto", "input"), default="srgb",
+            help="colour space of the output, embedded as an ICC profile (default srgb; input = the reference frame's profile; "
+            "use 16-bit TIFF/PNG for wide gamuts)",
+        )
         p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8; JPEG is always 8)")
         p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
         p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -142,7 +152,28 @@ def fusion_options_from_args(args: argparse.Namespace, keep_weights: bool):
     return FusionOptions(
         method=args.method, model_path=args.model, working_size=args.working_size,
         align=args.align, device=args.device, keep_weights=keep_weights,
+        deghost=args.deghost, reference=reference_index(args),
     )
+
+
+def reference_index(args: argparse.Namespace) -> int | None:
+    """``--reference N`` (1-based) as the 0-based index FusionOptions takes."""
+    if args.reference is None:
+        return None
+    if args.reference < 1:
+        raise CliError(f"--reference {args.reference}: frames are numbered from 1 (darkest first)")
+    return args.reference - 1
+
+
+def output_profile(args: argparse.Namespace, frames) -> bytes:
+    """The ICC profile the output gets (``--output-profile``; ``input``: the middle frame's)."""
+    from hdrdesk.core.color_profiles import output_profile_bytes, parse_profile
+
+    icc = output_profile_bytes(args.output_profile, frames[len(frames) // 2].icc_profile if frames else None)
+    prof = parse_profile(icc)
+    if prof is None or prof.gray:
+        raise CliError("--output-profile input: the input profile is not an RGB matrix profile; choose srgb, adobe-rgb or prophoto")
+    return icc
 
 
 def cmd_fuse(args: argparse.Namespace) -> int:
@@ -179,6 +210,7 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     t_load = time.perf_counter()
     n_frames = len(frames)
     reference_exif = frames[n_frames // 2].exif_bytes  # the middle exposure's EXIF goes into the output
+    icc = output_profile(args, frames)
     # without --save-weights the frames' pixels are not needed once converted: prepare_fusion empties the list
     prep = prepare_fusion(frames, options, keep_frames=args.save_weights is not None)
     _print_alignment(prep.alignment, options.align)
@@ -194,7 +226,10 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     image, weights, fused_frames = result.image, result.weights, result.frames
     h, w = image.shape[:2]
     result.image = result.weights = None  # type: ignore[assignment]
-    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True)
+    from hdrdesk.core.color_profiles import convert_from_srgb
+
+    image = convert_from_srgb(image, icc)  # the fused image is sRGB
+    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True, icc=icc)
     del image
     if args.save_weights is not None and weights is not None:
         args.save_weights.mkdir(parents=True, exist_ok=True)

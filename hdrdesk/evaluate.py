@@ -242,6 +242,8 @@ def _fuse_and_score(frames: list[Frame], options: FusionOptions, model, mertens_
     else:
         result = fuse_frames(frames, _without_weights(options), model=model)
         fused_frames, image = result.frames, result.image
+    if options.deghost != "off" and not options.align:
+        fused_frames = frames  # scored against the bracket as shot, not the deghosted copies that were fused
     return score_fusion(fused_frames, image)
 
 
@@ -280,6 +282,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = FusionOptions(
         method=args.method, model_path=args.model, working_size=args.working_size,
         align=args.align, device=args.device, keep_weights=False,
+        deghost=args.deghost, reference=None if args.reference is None else args.reference - 1,
     )
     folders = list_scenes(args.folder, args.scenes)
     names = [f.name for f in folders]
