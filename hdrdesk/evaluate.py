@@ -210,7 +210,8 @@ def evaluate_scenes(
             try:
                 files = scene_files(folder, track)
                 names = [f.name for f in files]
-                frames = harmonise([read_frame(f) for f in files])
+                # values as stored, as the anchors were scored (no ICC conversion)
+                frames = harmonise([read_frame(f, colour_manage=False) for f in files])
                 score = _fuse_and_score(frames, options, model, weights)
                 res = SceneScore(folder.name, track, names, score, time.perf_counter() - t0)
                 if not math.isfinite(score):

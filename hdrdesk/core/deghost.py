@@ -112,25 +112,43 @@ def _local_correlation(a: np.ndarray, b: np.ndarray, sigma: float) -> tuple[np.n
     return (cov + c3) / (sa * sb + c3), np.maximum(sa, sb)
 
 
-def motion_mask(ref: np.ndarray, img: np.ndarray, level: str) -> np.ndarray:
-    """Motion mask (float32 in [0, 1], same size) of luma ``img`` against luma ``ref`` (both in [0, 1])."""
-    t = LEVELS[level]
-    h, w = ref.shape
-    long_side = max(h, w)
+def _mapped_difference(ref: np.ndarray, img: np.ndarray, smooth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For one channel: the local difference after mapping each image to the other's exposure,
+    on the reference's scale; also the reference mapped to this exposure and the reference's unclipped pixels."""
     ref_ok = (ref > CLIP_LOW) & (ref < CLIP_HIGH)
     img_ok = (img > CLIP_LOW) & (img < CLIP_HIGH)
     fwd_map = intensity_mapping(ref, img)
     fwd = _apply_mapping(ref, fwd_map)  # the reference at this frame's exposure
     bwd = _apply_mapping(img, intensity_mapping(img, ref))  # this frame at the reference's exposure
-    smooth = max(1.0, long_side / 512.0)  # noise would read as motion pixel by pixel
     # both differences on the reference's scale: a frame darker than the reference
     # compresses its tones, so its differences are divided by the mapping's slope
     slope = np.clip(np.gradient(fwd_map.astype(np.float64)) * fwd_map.size, 0.25, 4.0)
     d_fwd = cv2.GaussianBlur(np.abs(fwd - img) / _apply_mapping(ref, slope.astype(np.float32)), (0, 0), smooth)
     d_bwd = cv2.GaussianBlur(np.abs(bwd - ref), (0, 0), smooth)
-    diff = np.maximum(np.where(ref_ok, d_fwd, 0), np.where(img_ok, d_bwd, 0))
-    corr, contrast = _local_correlation(fwd, img, 2.0 * smooth)
-    structured = (contrast > 0.04) & ref_ok & img_ok
+    # a clipped pixel maps to nothing useful: each direction counts where it starts unclipped
+    return np.maximum(np.where(ref_ok, d_fwd, 0), np.where(img_ok, d_bwd, 0)), fwd, ref_ok & img_ok
+
+
+def motion_mask(ref: np.ndarray, img: np.ndarray, level: str) -> np.ndarray:
+    """Motion mask (float32 in [0, 1], HxW) of ``img`` against ``ref``: float [0, 1] RGB (HxWx3) or gray (HxW).
+
+    Colour channels are compared one by one (an object can differ from the background in
+    hue more than in brightness); structure is compared on luma.
+    """
+    t = LEVELS[level]
+    h, w = ref.shape[:2]
+    long_side = max(h, w)
+    smooth = max(1.0, long_side / 512.0)  # noise would read as motion pixel by pixel
+    if ref.ndim == 3:
+        diffs = [_mapped_difference(np.ascontiguousarray(ref[:, :, c]), np.ascontiguousarray(img[:, :, c]), smooth)[0] for c in range(3)]
+        diff = np.maximum(np.maximum(diffs[0], diffs[1]), diffs[2])
+        ref_y, img_y = cv2.cvtColor(ref, cv2.COLOR_RGB2GRAY), cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        _, fwd, both_ok = _mapped_difference(ref_y, img_y, smooth)
+    else:
+        ref_y, img_y = ref, img
+        diff, fwd, both_ok = _mapped_difference(ref, img, smooth)
+    corr, contrast = _local_correlation(fwd, img_y, 2.0 * smooth)
+    structured = (contrast > 0.04) & both_ok
     moved = (diff > t.intensity) | (structured & (corr < t.structure))
     m = moved.astype(np.uint8)
     k3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -213,7 +231,6 @@ def deghost_frames(frames: Sequence[Frame], level: str, reference: int | None = 
     size = (max(8, round(w * s)), max(8, round(h * s)))
     ref_frame = frames[ref_idx]
     ref_small = _small_float(ref_frame, size)
-    ref_luma = cv2.cvtColor(ref_small, cv2.COLOR_RGB2GRAY) if ref_small.ndim == 3 else ref_small
     out_frames: list[Frame] = []
     masks: list[np.ndarray] = []
     for i, frame in enumerate(frames):
@@ -222,8 +239,7 @@ def deghost_frames(frames: Sequence[Frame], level: str, reference: int | None = 
             masks.append(np.zeros((h, w), np.float32))
             continue
         small = _small_float(frame, size)
-        luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
-        mask_small = motion_mask(ref_luma, luma, level)
+        mask_small = motion_mask(ref_small, small, level)
         if not mask_small.any():
             out_frames.append(frame)
             masks.append(np.zeros((h, w), np.float32))

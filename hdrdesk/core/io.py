@@ -171,10 +171,13 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(img)) if op else img
 
 
-def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | None = None) -> Frame:
+def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | None = None, *, colour_manage: bool = True) -> Frame:
     """Read one exposure. Raises :class:`InputError` with a message naming the file.
 
-    RAW files are developed (hdrdesk.core.raw), with ``raw_white_balance`` if given."""
+    RAW files are developed (hdrdesk.core.raw), with ``raw_white_balance`` if given.
+    ``colour_manage=False`` keeps the stored values of a frame with an ICC profile
+    instead of converting them to sRGB (evaluation and training: the anchor scores
+    and the shipped model were measured on the values as stored)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image")
@@ -217,7 +220,8 @@ def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | Non
     orientation, info, raw = read_exif(path)
     data = apply_orientation(data, orientation)
     icc = read_icc_profile(path)
-    data = convert_to_srgb(data, icc)  # the network and MEF-SSIM work in sRGB
+    if colour_manage:
+        data = convert_to_srgb(data, icc)  # the network and MEF-SSIM work in sRGB
     return Frame(path=path, data=data, exposure=info, exif_bytes=raw, icc_profile=icc)
 
 
