@@ -45,10 +45,13 @@ class Thresholds:
     grow: float  # the mask is grown by this fraction of the long side
 
 
+# Calibrated on static scenes with a pasted object (benchmarks/deghost_measure.py): the
+# intensity term's false positives on static brackets grow fast below ~0.12, the
+# structure term's stay near zero up to 0.5 (docs/deghosting.md).
 LEVELS = {
-    "low": Thresholds(intensity=0.16, structure=0.15, min_area=1e-3, grow=0.006),
-    "medium": Thresholds(intensity=0.11, structure=0.35, min_area=4e-4, grow=0.010),
-    "high": Thresholds(intensity=0.07, structure=0.5, min_area=2e-4, grow=0.014),
+    "low": Thresholds(intensity=0.20, structure=0.15, min_area=1e-3, grow=0.006),
+    "medium": Thresholds(intensity=0.15, structure=0.30, min_area=5e-4, grow=0.010),
+    "high": Thresholds(intensity=0.11, structure=0.50, min_area=2e-4, grow=0.014),
 }
 
 
