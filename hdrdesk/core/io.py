@@ -273,7 +273,7 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
         if p.is_dir():
             found = list_images(p)
             if not found:
-                raise InputError(f"{p}: folder holds no JPEG, PNG or TIFF images")
+                raise InputError(f"{p}: folder holds no JPEG, PNG, TIFF or RAW images")
             out.extend(found)
         else:
             out.append(p)
