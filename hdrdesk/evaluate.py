@@ -236,6 +236,14 @@ def evaluate_scenes(
 
 
 def _fuse_and_score(frames: list[Frame], options: FusionOptions, model, mertens_weights) -> float:
+    if options.deghost != "off":
+        # scored against the bracket as shot (aligned if asked), not the deghosted copies that are fused
+        from dataclasses import replace
+
+        if options.align:
+            frames = prepare_fusion(frames, replace(options, method="mertens", deghost="off")).frames
+            options = replace(options, align=False)
+        score_frames = frames
     if options.method == "mertens":
         prep = prepare_fusion(frames, options)  # alignment, if asked for
         fused_frames = prep.frames
@@ -243,8 +251,8 @@ def _fuse_and_score(frames: list[Frame], options: FusionOptions, model, mertens_
     else:
         result = fuse_frames(frames, _without_weights(options), model=model)
         fused_frames, image = result.frames, result.image
-    if options.deghost != "off" and not options.align:
-        fused_frames = frames  # scored against the bracket as shot, not the deghosted copies that were fused
+    if options.deghost != "off":
+        fused_frames = score_frames
     return score_fusion(fused_frames, image)
 
 

@@ -104,7 +104,8 @@ def _apply_mapping(values: np.ndarray, mapping: np.ndarray) -> np.ndarray:
 
 
 def _local_correlation(a: np.ndarray, b: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """SSIM's structure term (Gaussian window) and the larger local standard deviation."""
+    """SSIM's structure term (Gaussian window) and the smaller local standard deviation
+    (correlation means something only where both have texture)."""
     blur = lambda x: cv2.GaussianBlur(x, (0, 0), sigma)  # noqa: E731
     ma, mb = blur(a), blur(b)
     va = np.maximum(blur(a * a) - ma * ma, 0)
@@ -112,23 +113,42 @@ def _local_correlation(a: np.ndarray, b: np.ndarray, sigma: float) -> tuple[np.n
     cov = blur(a * b) - ma * mb
     sa, sb = np.sqrt(va), np.sqrt(vb)
     c3 = np.float32(0.5 * (0.03**2))
-    return (cov + c3) / (sa * sb + c3), np.maximum(sa, sb)
+    return (cov + c3) / (sa * sb + c3), np.minimum(sa, sb)
+
+
+def _range_distance(values: np.ndarray, other: np.ndarray, smooth: float) -> np.ndarray:
+    """How far ``values`` lie outside the local min-max range of ``other`` (radius ~ 2 * smooth px)."""
+    r = max(1, int(round(2 * smooth)))
+    kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    lo = cv2.erode(other, kernel)
+    hi = cv2.dilate(other, kernel)
+    return np.maximum(np.maximum(values - hi, lo - values), 0.0)
 
 
 def _mapped_difference(ref: np.ndarray, img: np.ndarray, smooth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one channel: the local difference after mapping each image to the other's exposure,
     on the reference's scale; also the reference mapped to this exposure and the reference's unclipped pixels."""
-    ref_ok = (ref > CLIP_LOW) & (ref < CLIP_HIGH)
-    img_ok = (img > CLIP_LOW) & (img < CLIP_HIGH)
+    # Where the reference is clipped towards the side this frame shows more of (highlights
+    # for a darker frame, shadows for a brighter one), it cannot be compared: every texture
+    # of this frame maps onto the one clipped value, and the reference's content could not
+    # replace anything. Nothing is masked there, nor next to it (glare, blur, compression).
+    # Clipped the other way, it is comparable: this frame must be clipped there too.
+    brighter = float(img.mean()) > float(ref.mean())
+    lost = (ref <= CLIP_LOW) if brighter else (ref >= CLIP_HIGH)
+    margin = max(3, max(ref.shape) // 100) | 1  # glare spreads from clipped areas
+    ref_ok = cv2.dilate(lost.astype(np.uint8), np.ones((margin, margin), np.uint8)) == 0
+    img_ok = (img > CLIP_LOW) & (img < CLIP_HIGH) & ref_ok
     fwd_map = intensity_mapping(ref, img)
     fwd = _apply_mapping(ref, fwd_map)  # the reference at this frame's exposure
     bwd = _apply_mapping(img, intensity_mapping(img, ref))  # this frame at the reference's exposure
     # both differences on the reference's scale: a frame darker than the reference
     # compresses its tones, so its differences are divided by the mapping's slope
     slope = np.clip(np.gradient(fwd_map.astype(np.float64)) * fwd_map.size, 0.25, 4.0)
-    d_fwd = cv2.GaussianBlur(np.abs(fwd - img) / _apply_mapping(ref, slope.astype(np.float32)), (0, 0), smooth)
-    d_bwd = cv2.GaussianBlur(np.abs(bwd - ref), (0, 0), smooth)
-    # a clipped pixel maps to nothing useful: each direction counts where it starts unclipped
+    # distance to the range of the other image's values within a few pixels: a residual
+    # misalignment of that much (or a slightly different blur) makes edges differ, not motion
+    d_fwd = cv2.GaussianBlur(_range_distance(img, fwd, smooth) / _apply_mapping(ref, slope.astype(np.float32)), (0, 0), smooth)
+    d_bwd = cv2.GaussianBlur(_range_distance(bwd, ref, smooth), (0, 0), smooth)
+    # each direction counts where its starting image is informative
     return np.maximum(np.where(ref_ok, d_fwd, 0), np.where(img_ok, d_bwd, 0)), fwd, ref_ok & img_ok
 
 
@@ -151,7 +171,7 @@ def motion_mask(ref: np.ndarray, img: np.ndarray, level: str) -> np.ndarray:
         ref_y, img_y = ref, img
         diff, fwd, both_ok = _mapped_difference(ref, img, smooth)
     corr, contrast = _local_correlation(fwd, img_y, 2.0 * smooth)
-    structured = (contrast > 0.04) & both_ok
+    structured = (contrast > 0.03) & both_ok
     moved = (diff > t.intensity) | (structured & (corr < t.structure))
     m = moved.astype(np.uint8)
     k3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
