@@ -72,7 +72,7 @@ def _load(folder: Path, out: Path, options, overwrite: bool, profile: str = "srg
             raise OutputError(f"{out}: exists (use --overwrite to replace it)")
         files = list_images(folder)
         if not files:
-            raise InputError(f"{folder}: holds no JPEG, PNG or TIFF images")
+            raise InputError(f"{folder}: holds no JPEG, PNG, TIFF or RAW images")
         frames = load_bracket(files)
         item.exif = frames[len(frames) // 2].exif_bytes
         item.icc = _output_icc(profile, frames)
