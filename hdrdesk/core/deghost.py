@@ -3,11 +3,13 @@
 For every frame other than the reference, a motion mask is computed against the
 reference on a reduced copy (long side ``DETECT_SIZE``):
 
-1. intensity mapping functions (cumulative-histogram matching of luma) map the
+1. intensity mapping functions (cumulative-histogram matching, per channel) map the
    reference to the frame's exposure and the frame to the reference's;
-2. the two are compared locally: intensity (the mapped difference, in whichever
-   direction starts from an unclipped pixel: a clipped pixel maps to nothing useful)
-   and structure (SSIM's correlation term, where there is texture);
+2. the two are compared locally, per colour channel: intensity (how far a pixel lies
+   outside the range the other image has within a few pixels, so residual misalignment
+   does not count; in whichever direction starts from an informative pixel, and not where
+   the reference is clipped on the side this frame shows detail in) and, on luma,
+   structure (SSIM's correlation term, where both have texture);
 3. the mask is cleaned morphologically (opening, closing, small blobs dropped), grown
    and feathered. The level (low/medium/high) sets the thresholds.
 
@@ -127,7 +129,7 @@ def _range_distance(values: np.ndarray, other: np.ndarray, smooth: float) -> np.
 
 def _mapped_difference(ref: np.ndarray, img: np.ndarray, smooth: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one channel: the local difference after mapping each image to the other's exposure,
-    on the reference's scale; also the reference mapped to this exposure and the reference's unclipped pixels."""
+    on the reference's scale; also the reference mapped to this exposure and where both are comparable."""
     # Where the reference is clipped towards the side this frame shows more of (highlights
     # for a darker frame, shadows for a brighter one), it cannot be compared: every texture
     # of this frame maps onto the one clipped value, and the reference's content could not
