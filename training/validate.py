@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from hdrdesk.core.color import rgb_to_ycbcr
-from hdrdesk.core.fusion import fuse_luma_chroma, lift_weights, predict_weights, working_shape
+from hdrdesk.core.fusion import fuse_luma_chroma, fuse_spd, is_spd_model, lift_weights, predict_weights, working_shape
 from hdrdesk.core.io import read_frame
 from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
 from hdrdesk.training.data import Scene
@@ -28,6 +28,7 @@ class _Case:
     track: str
     ycc: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     gray: np.ndarray  # (K, H, W) uint8, the metric's inputs
+    rgb: list[np.ndarray]  # uint8 frames (v2 networks fuse colour)
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
@@ -58,9 +59,11 @@ class Validator:
                 sel = [rgbs[i] for i in idx]
                 ycc = [rgb_to_ycbcr(s.astype(np.float32) / 255.0) for s in sel]
                 gray = np.stack([rgb_to_gray_matlab(s) for s in sel])
-                self.cases.append(_Case(sc.name, track, ycc, gray))
+                self.cases.append(_Case(sc.name, track, ycc, gray, sel))
 
     def fuse_case(self, model: torch.nn.Module, case: _Case) -> np.ndarray:
+        if is_spd_model(model):
+            return fuse_spd(model, case.rgb)
         ys = [c[0] for c in case.ycc]
         h, w = ys[0].shape
         wh, ww = working_shape(h, w, self.working_size)
