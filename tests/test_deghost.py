@@ -63,7 +63,7 @@ def test_masked_regions_show_the_reference_content():
         assert np.abs(got - want).mean() < 0.25 * np.abs(before - want).mean()
 
 
-@pytest.mark.parametrize("method", ["mertens", "cnn"])
+@pytest.mark.parametrize("method", ["mertens", "cnn", "fmmef"])
 def test_fusion_without_ghosts_for_every_method(method):
     frames, spots = ghost_bracket()
     target = fuse_frames(ghost_bracket(moving=False)[0], FusionOptions(method=method, align=False)).image
