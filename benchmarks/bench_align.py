@@ -37,7 +37,7 @@ def radiance(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.stack([rad, rad * 0.9, rad * 0.7], axis=2)
 
 
-def run(h: int, w: int, handheld: bool, repeats: int) -> tuple[float, float]:
+def run(h: int, w: int, handheld: bool, repeats: int, with_mertens: bool = False) -> tuple[float, float, float | None]:
     rad = radiance(h, w)
     if handheld:
         motions = [handheld_motion(w, h, 0.05 * w, -0.02 * h, 3.0), None, handheld_motion(w, h, -0.04 * w, 0.03 * h, -2.5, tilt=0.006)]
@@ -56,7 +56,14 @@ def run(h: int, w: int, handheld: bool, repeats: int) -> tuple[float, float]:
         _, infos = align_frames(frames)
         best = min(best, time.perf_counter() - t0)
         err = max(corner_error(infos[k].matrix if infos[k].matrix is not None else np.eye(3), motions[k], w, h) for k in (0, 2))
-    return best / (len(frames) - 1), err
+    mertens = None
+    if with_mertens:  # the same frames through OpenCV's Mertens, in the same run: a load-independent yardstick
+        from hdrdesk.core.fusion import fuse_mertens
+
+        t0 = time.perf_counter()
+        fuse_mertens(frames)
+        mertens = time.perf_counter() - t0
+    return best / (len(frames) - 1), err, mertens
 
 
 def main() -> None:
@@ -65,11 +72,15 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=4000)
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
+    print("load before:", os.getloadavg(), "cpus:", os.cpu_count())
     for handheld in (False, True):
-        per_frame, err = run(args.height, args.width, handheld, args.repeats)
+        per_frame, err, mertens = run(args.height, args.width, handheld, args.repeats, with_mertens=handheld)
         kind = "hand-held (5% shift, 3 deg, keystone)" if handheld else "steady (3 px shift)"
-        print(f"{args.width}x{args.height} {kind}: {per_frame:.2f} s per frame, corner error {err:.2f} px")
-    print("load:", os.getloadavg(), "cpus:", os.cpu_count())
+        line = f"{args.width}x{args.height} {kind}: {per_frame:.2f} s per frame, corner error {err:.2f} px"
+        if mertens is not None:
+            line += f"; OpenCV Mertens on the 3 frames {mertens:.2f} s (alignment per frame = {per_frame / mertens:.2f} x Mertens)"
+        print(line, flush=True)
+    print("load after:", os.getloadavg(), "cpus:", os.cpu_count())
 
 
 if __name__ == "__main__":

@@ -133,3 +133,16 @@ def test_output_profile_input_with_untagged_frames_is_srgb(tmp_path, bracket_fil
     out = tmp_path / "o.png"
     _fuse(bracket_files, out, "--output-profile", "input")
     assert cp.read_icc_profile(out) == cp.profile_bytes("srgb")
+
+
+def test_batch_output_profile_and_deghost(tmp_path, bracket_files):
+    root = tmp_path / "shoots"
+    (root / "b1").mkdir(parents=True)
+    for p in bracket_files:
+        (root / "b1" / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "hdrdesk", "batch", str(root), "-o", str(out), "--format", "tif", "--bits", "16",
+           "--method", "mertens", "--output-profile", "prophoto", "--deghost", "low", "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert cp.read_icc_profile(out / "b1.tif") == cp.profile_bytes("prophoto")
