@@ -56,6 +56,8 @@ def run(h: int, w: int, handheld: bool, repeats: int, with_mertens: bool = False
         _, infos = align_frames(frames)
         best = min(best, time.perf_counter() - t0)
         err = max(corner_error(infos[k].matrix if infos[k].matrix is not None else np.eye(3), motions[k], w, h) for k in (0, 2))
+        for k in (0, 2):
+            print("  ", infos[k].describe(), flush=True)
     mertens = None
     if with_mertens:  # the same frames through OpenCV's Mertens, in the same run: a load-independent yardstick
         from hdrdesk.core.fusion import fuse_mertens
