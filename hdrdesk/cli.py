@@ -13,42 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from hdrdesk.options import CliError, add_fusion_options as _add_fusion_options, fusion_options_from_args  # noqa: F401 (re-exported)
+
 SUBCOMMANDS = ("fuse", "batch", "eval", "info", "train", "finetune", "gui")
-
-
-class CliError(Exception):
-    """Bad usage or input: one line on stderr, exit code 2."""
-
-
-def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = True, align_default: bool = True) -> None:
-    p.add_argument("--method", choices=("cnn", "mertens", "fmmef"), default="cnn", help="fusion method: the network (default), OpenCV's Mertens exposure fusion, or FMMEF (Li et al., TIP 2020)")
-    p.add_argument("--model", type=Path, default=None, metavar="PATH", help="model file (default: the shipped model)")
-    if align_default:
-        p.add_argument("--no-align", dest="align", action="store_false", help="do not align the frames (alignment is on by default)")
-    else:
-        p.add_argument(
-            "--align", dest="align", action="store_true",
-            help="align the frames first (off by default here: the evaluation data is pre-registered, and the anchor scores "
-            "were measured on the frames as shipped, without alignment)",
-        )
-        p.add_argument("--no-align", dest="align", action="store_false", help="do not align (the default here)")
-    p.set_defaults(align=align_default)
-    p.add_argument("--working-size", type=int, default=512, metavar="N", help="short side, in pixels, of the copy the network sees (default 512)")
-    p.add_argument("--device", default=None, metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument(
-        "--deghost", choices=("off", "low", "medium", "high"), default="off",
-        help="remove ghosts of moving subjects: what moved is taken from the reference frame (default off; see docs/deghosting.md)",
-    )
-    p.add_argument("--reference", type=int, default=None, metavar="N", help="deghosting reference frame, 1-based, darkest first (default: the best-exposed frame)")
-    if with_output_format:
-        p.add_argument(
-            "--output-profile", choices=("srgb", "adobe-rgb", "prophoto", "input"), default="srgb",
-            help="colour space of the output, embedded as an ICC profile (default srgb; input = the reference frame's profile; "
-            "use 16-bit TIFF/PNG for wide gamuts)",
-        )
-        p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8; JPEG is always 8)")
-        p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
-        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 TRAINING_COMMANDS = ("train", "finetune")
@@ -82,17 +49,9 @@ def build_parser(with_training: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--save-weights", type=Path, default=None, metavar="DIR", help="also write each exposure's weight map as a 16-bit PNG into DIR")
     p.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took on stderr")
 
-    p = sub.add_parser(
-        "batch", help="fuse every bracket folder under a folder",
-        description="Fuse every bracket folder under DIR into OUTDIR/<folder>.<ext>. A folder that fails is reported "
-        "(one line on stderr) and the others go on; exit code 1 if any failed, 0 otherwise.",
-        epilog="example: hdrdesk batch shoots/ -o fused/ --format jpg",
-    )
-    p.add_argument("folder", type=Path, metavar="DIR", help="a folder of bracket folders (or a single bracket folder)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="output folder (created if missing)")
-    p.add_argument("--format", choices=("png", "tif", "jpg"), default="jpg", help="output format (default jpg)")
-    _add_fusion_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from hdrdesk.batch import add_batch_parser
+
+    add_batch_parser(sub)
 
     p = sub.add_parser(
         "eval", help="score fusion on a folder of scenes with MEF-SSIM",
@@ -154,39 +113,11 @@ def _print_colour(frames) -> None:
         print(f"colour: {count} frame{'s' if count > 1 else ''} in {name}, converted to sRGB", file=sys.stderr)
 
 
-def fusion_options_from_args(args: argparse.Namespace, keep_weights: bool):
-    """Check the shared fusion flags of ``fuse`` and ``batch`` and turn them into FusionOptions."""
-    from hdrdesk.core.fusion import FusionOptions
-
-    if args.model is not None and not args.model.is_file():
-        raise CliError(f"{args.model}: model file not found")
-    if not 1 <= args.quality <= 100:
-        raise CliError(f"--quality {args.quality}: must be 1-100")
-    return FusionOptions(
-        method=args.method, model_path=args.model, working_size=args.working_size,
-        align=args.align, device=args.device, keep_weights=keep_weights,
-        deghost=args.deghost, reference=reference_index(args),
-    )
-
-
-def reference_index(args: argparse.Namespace) -> int | None:
-    """``--reference N`` (1-based) as the 0-based index FusionOptions takes."""
-    if args.reference is None:
-        return None
-    if args.reference < 1:
-        raise CliError(f"--reference {args.reference}: frames are numbered from 1 (darkest first)")
-    return args.reference - 1
-
-
 def output_profile(args: argparse.Namespace, frames) -> bytes:
     """The ICC profile the output gets (``--output-profile``; ``input``: the middle frame's)."""
-    from hdrdesk.core.color_profiles import output_profile_bytes, parse_profile
+    from hdrdesk.core.color_profiles import output_icc
 
-    icc = output_profile_bytes(args.output_profile, frames[len(frames) // 2].icc_profile if frames else None)
-    prof = parse_profile(icc)
-    if prof is None or prof.gray:
-        raise CliError("--output-profile input: the input profile is not an RGB matrix profile; choose srgb, adobe-rgb or prophoto")
-    return icc
+    return output_icc(args.output_profile, frames)
 
 
 def cmd_fuse(args: argparse.Namespace) -> int:
@@ -407,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     parser = build_parser(with_training=argv[0] in TRAINING_COMMANDS or argv[0] in ("-h", "--help"))
     args = parser.parse_args(argv)
+    if args.command != "gui":
+        from hdrdesk.core.atomic import install_signal_cleanup
+
+        install_signal_cleanup()  # a 'kill' mid-write leaves no .NAME.*.tmp behind
     from hdrdesk.errors import Cancelled, HDRDeskError
 
     try:

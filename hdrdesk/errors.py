@@ -21,3 +21,8 @@ class ModelError(HDRDeskError):
 
 class Cancelled(HDRDeskError):
     """The job was cancelled by the user (or superseded by a newer request)."""
+
+
+class UserFolderUnavailable(HDRDeskError, OSError):
+    """The user data (or log) folder cannot be created or used. Also an OSError, so code
+    that already treats folder trouble as OSError keeps working; the app starts without it."""

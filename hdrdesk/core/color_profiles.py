@@ -365,6 +365,18 @@ def output_profile_bytes(choice: str, input_icc: bytes | None = None) -> bytes:
     return profile_bytes(choice)
 
 
+def output_icc(choice: str, frames) -> bytes:
+    """The ICC profile a bracket's output gets for ``--output-profile`` (``input``: the middle
+    frame's); InputError when that profile cannot be written into (not RGB matrix/TRC)."""
+    from hdrdesk.errors import InputError
+
+    icc = output_profile_bytes(choice, frames[len(frames) // 2].icc_profile if frames else None)
+    prof = parse_profile(icc)
+    if prof is None or prof.gray:
+        raise InputError("--output-profile input: the input profile is not an RGB matrix profile; choose srgb, adobe-rgb or prophoto")
+    return icc
+
+
 def convert_from_srgb(image: np.ndarray, icc: bytes) -> np.ndarray:
     """sRGB result (float [0,1] or uint8/uint16 RGB) -> the profile ``icc``; same dtype back.
 
