@@ -142,3 +142,19 @@ def test_fusion_pipeline_runs_v2_networks_with_weight_maps() -> None:
     assert np.abs(result.image - fuse_spd(net, frames)).max() < 1e-6
     assert result.weights.shape == (3, 64, 80)
     assert np.allclose(result.weights.sum(axis=0), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_torch_fusion_path_equals_the_opencv_path_on_cpu_tensors(dtype) -> None:
+    """The GPU path (network and decomposition as torch ops) checked where CI can run it: on CPU tensors."""
+    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
+    from hdrdesk.core.model import FusionNet, NetConfig
+
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32, extra_levels=1)).eval()
+    for prm in net.head.parameters():
+        torch.nn.init.normal_(prm, 0.0, 0.1)
+    frames = _bracket()
+    if dtype == np.uint16:
+        frames = [f.astype(np.uint16) * 257 for f in frames]
+    assert np.abs(fuse_spd_torch(net, frames, "cpu") - fuse_spd(net, frames)).max() < 1e-3

@@ -240,6 +240,27 @@ def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dt
     )
 
 
+def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarray:
+    """:func:`fuse_spd` as torch ops on ``device`` (the GPU path): one transfer in (the frames in their
+    own integer type), the network, the decomposition (:func:`hdrdesk.core.spd.spd_fuse`), one transfer
+    out. Float32 RGB (or grey) in [0, 1]; a test checks it against the OpenCV path on CPU tensors."""
+    import torch
+
+    from hdrdesk.core.spd import spd_fuse
+    from hdrdesk.training.objective import network_input
+
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    scale = 1.0 / (255.0 if images[0].dtype == np.uint8 else 65535.0 if images[0].dtype == np.uint16 else 1.0)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.stack(images)).to(dev).float() * scale
+        x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
+        rgb = x if x.shape[2] == 3 else x.expand(-1, -1, 3, -1, -1)
+        logits = model(network_input(rgb, getattr(model.config, "working_size", 0) or 256))
+        out = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
+        out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
+        return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
+
+
 def spd_weight_maps(luma_low: np.ndarray, logits: np.ndarray, shape: tuple[int, int], radius: int = 4, p: float = 4.0) -> np.ndarray:
     """What each exposure contributes, for overlays: its share of structure at the network's working
     resolution, ``m_k c_k^p / sum_j m_j c_j^p`` (signal strength ``c`` of the 9x9 patches of the luma
@@ -634,6 +655,19 @@ def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> 
     """v2 network: learned weights in FMMEF's structural patch decomposition (see :func:`fuse_spd`)."""
     t0 = time.perf_counter()
     images = [f.data for f in prep.frames]
+    if str(dev) != "cpu":  # GPU: the whole fusion on the device, one transfer in and one out
+        task.report(0.3, "Fusing on " + str(dev))
+        image = fuse_spd_torch(net, images, dev)
+        if np.dtype(out_dtype) != np.float32:
+            from hdrdesk.core.io import to_uint
+
+            image = to_uint(image, 8 if np.dtype(out_dtype) == np.uint8 else 16)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        prep.timings["fuse"] = time.perf_counter() - t0
+        prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
+        frames = prep.frames if prep.keep_frames else []
+        return FusionResult(image, None, frames, prep.alignment, "cnn", name, str(dev), prep.timings)
     size = getattr(net.config, "working_size", 0) or 256
     task.report(0.3, "Predicting weights")
     luma_low = spd_working_luma(images, size)
