@@ -251,7 +251,8 @@ def _run(jobs, options, args: argparse.Namespace, skip_existing: bool, singles):
     from hdrdesk.core.fusion import ModelPreloader
     from hdrdesk.shoot.queue import OutputSettings, QueueEvent, run_queue
 
-    settings = OutputSettings(bits=args.bits, quality=args.quality, overwrite=args.overwrite, skip_existing=skip_existing)
+    settings = OutputSettings(bits=args.bits, quality=args.quality, overwrite=args.overwrite, skip_existing=skip_existing,
+                              profile=getattr(args, "output_profile", "srgb"))
     to_fuse = [j for j in jobs if args.overwrite or not (skip_existing and j.output.exists())]
     # the model loads (torch imports) in the background while the first bracket decodes
     preload = ModelPreloader(args.model, args.device) if args.method == "cnn" and to_fuse else None

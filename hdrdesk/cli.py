@@ -43,7 +43,7 @@ def build_parser(with_training: bool = True) -> argparse.ArgumentParser:
         "reported on stderr), fused, and written atomically. Errors: one line on stderr, exit code 2.",
         epilog="example: hdrdesk fuse under.jpg over.jpg -o fused.jpg",
     )
-    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="exposures (JPEG/PNG/TIFF) or a folder of them; any order")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="exposures (JPEG/PNG/TIFF or camera RAW) or a folder of them; any order")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file: .png, .tif/.tiff or .jpg/.jpeg")
     _add_fusion_options(p)
     p.add_argument("--save-weights", type=Path, default=None, metavar="DIR", help="also write each exposure's weight map as a 16-bit PNG into DIR")
@@ -100,14 +100,38 @@ def _print_alignment(alignment, align_on: bool) -> None:
             print(f"align: {info.describe()}", file=sys.stderr)
 
 
+def _print_colour(frames) -> None:
+    """One stderr line per colour profile that frames were converted from."""
+    from hdrdesk.core.color_profiles import describe, is_srgb
+
+    converted: dict[str, int] = {}
+    for f in frames:
+        if not is_srgb(f.icc_profile):
+            name = describe(f.icc_profile)
+            converted[name] = converted.get(name, 0) + 1
+    for name, count in converted.items():
+        print(f"colour: {count} frame{'s' if count > 1 else ''} in {name}, converted to sRGB", file=sys.stderr)
+
+
+def output_profile(args: argparse.Namespace, frames) -> bytes:
+    """The ICC profile the output gets (``--output-profile``; ``input``: the middle frame's)."""
+    from hdrdesk.core.color_profiles import output_icc
+
+    return output_icc(args.output_profile, frames)
+
+
 def cmd_fuse(args: argparse.Namespace) -> int:
     import time
 
     from hdrdesk.core.fusion import ModelPreloader
     from hdrdesk.core.io import check_output_path, expand_inputs
 
+    from hdrdesk.core.raw import prefer_raw
+
     t0 = time.perf_counter()
-    inputs = expand_inputs(args.images)
+    inputs, notes = prefer_raw(expand_inputs(args.images))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     check_output_path(args.output, inputs, args.overwrite)
     if args.save_weights is not None and args.save_weights.exists() and not args.save_weights.is_dir():
         raise CliError(f"{args.save_weights}: --save-weights must be a folder")
@@ -134,6 +158,8 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     t_load = time.perf_counter()
     n_frames = len(frames)
     reference_exif = frames[n_frames // 2].exif_bytes  # the middle exposure's EXIF goes into the output
+    icc = output_profile(args, frames)
+    _print_colour(frames)
     # without --save-weights the frames' pixels are not needed once converted: prepare_fusion empties the list
     prep = prepare_fusion(frames, options, keep_frames=args.save_weights is not None)
     _print_alignment(prep.alignment, options.align)
@@ -149,7 +175,10 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     image, weights, fused_frames = result.image, result.weights, result.frames
     h, w = image.shape[:2]
     result.image = result.weights = None  # type: ignore[assignment]
-    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True)
+    from hdrdesk.core.color_profiles import convert_from_srgb
+
+    image = convert_from_srgb(image, icc)  # the fused image is sRGB
+    write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True, icc=icc)
     del image
     if args.save_weights is not None and weights is not None:
         args.save_weights.mkdir(parents=True, exist_ok=True)

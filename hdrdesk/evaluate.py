@@ -210,7 +210,8 @@ def evaluate_scenes(
             try:
                 files = scene_files(folder, track)
                 names = [f.name for f in files]
-                frames = harmonise([read_frame(f) for f in files])
+                # values as stored, as the anchors were scored (no ICC conversion)
+                frames = harmonise([read_frame(f, colour_manage=False) for f in files])
                 score = _fuse_and_score(frames, options, model, weights)
                 res = SceneScore(folder.name, track, names, score, time.perf_counter() - t0)
                 if not math.isfinite(score):
@@ -235,6 +236,14 @@ def evaluate_scenes(
 
 
 def _fuse_and_score(frames: list[Frame], options: FusionOptions, model, mertens_weights) -> float:
+    if options.deghost != "off":
+        # scored against the bracket as shot (aligned if asked), not the deghosted copies that are fused
+        from dataclasses import replace
+
+        if options.align:
+            frames = prepare_fusion(frames, replace(options, method="mertens", deghost="off")).frames
+            options = replace(options, align=False)
+        score_frames = frames
     if options.method == "mertens":
         prep = prepare_fusion(frames, options)  # alignment, if asked for
         fused_frames = prep.frames
@@ -242,6 +251,8 @@ def _fuse_and_score(frames: list[Frame], options: FusionOptions, model, mertens_
     else:
         result = fuse_frames(frames, _without_weights(options), model=model)
         fused_frames, image = result.frames, result.image
+    if options.deghost != "off":
+        fused_frames = score_frames
     return score_fusion(fused_frames, image)
 
 
@@ -280,6 +291,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = FusionOptions(
         method=args.method, model_path=args.model, working_size=args.working_size,
         align=args.align, device=args.device, keep_weights=False,
+        deghost=args.deghost, reference=None if args.reference is None else args.reference - 1,
     )
     folders = list_scenes(args.folder, args.scenes)
     names = [f.name for f in folders]

@@ -30,7 +30,17 @@ def add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = Tr
     p.set_defaults(align=align_default)
     p.add_argument("--working-size", type=int, default=512, metavar="N", help="short side, in pixels, of the copy the network sees (default 512)")
     p.add_argument("--device", default=None, metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--deghost", choices=("off", "low", "medium", "high"), default="off",
+        help="remove ghosts of moving subjects: what moved is taken from the reference frame (default off; see docs/deghosting.md)",
+    )
+    p.add_argument("--reference", type=int, default=None, metavar="N", help="deghosting reference frame, 1-based, darkest first (default: the best-exposed frame)")
     if with_output_format:
+        p.add_argument(
+            "--output-profile", choices=("srgb", "adobe-rgb", "prophoto", "input"), default="srgb",
+            help="colour space of the output, embedded as an ICC profile (default srgb; input = the reference frame's profile; "
+            "use 16-bit TIFF/PNG for wide gamuts)",
+        )
         p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8; JPEG is always 8)")
         p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
         p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -47,4 +57,14 @@ def fusion_options_from_args(args: argparse.Namespace, keep_weights: bool):
     return FusionOptions(
         method=args.method, model_path=args.model, working_size=args.working_size,
         align=args.align, device=args.device, keep_weights=keep_weights,
+        deghost=args.deghost, reference=reference_index(args),
     )
+
+
+def reference_index(args: argparse.Namespace) -> int | None:
+    """``--reference N`` (1-based) as the 0-based index FusionOptions takes."""
+    if args.reference is None:
+        return None
+    if args.reference < 1:
+        raise CliError(f"--reference {args.reference}: frames are numbered from 1 (darkest first)")
+    return args.reference - 1

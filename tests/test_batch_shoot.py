@@ -62,7 +62,10 @@ def test_flat_folder_is_grouped_and_fused(tmp_path, capsys):
     assert leftovers(out) == []
 
 
-def test_dry_run_lists_brackets_and_writes_nothing(tmp_path, capsys):
+def test_dry_run_lists_brackets_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from hdrdesk.shoot import grouping
+
+    monkeypatch.setattr(grouping, "raw_readable", lambda: False)  # the case of a reader without RAW: a lone RAW is ignored
     card = tmp_path / "card"
     shoot(card, brackets=2)
     (card / "IMG_0100.CR3").write_bytes(b"\x00" * 64)  # a RAW without JPEG: listed as ignored

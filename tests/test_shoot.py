@@ -187,7 +187,10 @@ def test_lens_change_separates(tmp_path, monkeypatch):
     assert names(group_folder(tmp_path)) == [[p.name for p in a], [p.name for p in b]]
 
 
-def test_raw_and_jpeg_of_one_shot_count_once(tmp_path):
+def test_raw_and_jpeg_of_one_shot_count_once(tmp_path, monkeypatch):
+    from hdrdesk.shoot import grouping
+
+    monkeypatch.setattr(grouping, "raw_readable", lambda: False)  # the case of a reader without RAW
     jpegs = write_bracket(tmp_path, 1, T0)
     for p in jpegs:  # the RAW files: unreadable here; their JPEGs carry the EXIF
         p.with_suffix(".CR3").write_bytes(b"\x00\x00\x00\x18ftypcrx " + b"\x00" * 64)

@@ -155,7 +155,7 @@ def load_scenes(scenes: list[Scene], max_side: int, report: DataReport | None = 
         frames = []
         for f in sc.files:
             try:
-                frames.append(read_frame(f))
+                frames.append(read_frame(f, colour_manage=False))  # as stored: reproducible with earlier models
             except InputError as exc:
                 report.skipped.append(str(exc))
         if order_by_content:

@@ -42,7 +42,7 @@ class Validator:
         self.working_size = working_size
         self.cases: list[_Case] = []
         for sc in scenes:
-            frames = [read_frame(f) for f in sc.files]
+            frames = [read_frame(f, colour_manage=False) for f in sc.files]  # as stored, like `hdrdesk eval`
             rgbs = []
             for fr in frames:
                 rgb = fr.rgb_float()

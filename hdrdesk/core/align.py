@@ -29,6 +29,10 @@ HOMOGRAPHY_GAIN = 0.02  # a homography must raise the match score by this much t
 # A homography is only tried when the frame moved at least this much (full-resolution px):
 # perspective change comes from turning the camera, which also shifts the image.
 HOMOGRAPHY_MIN_MOTION_PX = 2.0
+FEATURES = 3000  # features per view for the hand-held start (SIFT/ORB)
+MIN_FEATURE_MATCHES = 12
+# the feature start is tried when it disagrees with MTB's by more than this (ECC-copy pixels)
+FEATURE_DISAGREEMENT_PX = 2.0
 CLIP_LOW, CLIP_HIGH = 3, 252  # 8-bit luma at or beyond these is clipped: no structure to align on
 _CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 # The finest level only refines what the coarser ones found: a well-posed pair converges
@@ -175,6 +179,47 @@ def _try_homography(
     return _ecc(ref_pyr, img_pyr, hom, cv2.MOTION_HOMOGRAPHY, levels=1, mask=mask, refine=True)
 
 
+def _feature_detector():
+    """SIFT (exposure-robust on equalised views) where OpenCV has it, else ORB."""
+    if hasattr(cv2, "SIFT_create"):
+        return cv2.SIFT_create(nfeatures=FEATURES), cv2.NORM_L2
+    return cv2.ORB_create(nfeatures=FEATURES), cv2.NORM_HAMMING
+
+
+def _features(detector, gray: np.ndarray):
+    return detector.detectAndCompute(cv2.equalizeHist(gray), None)
+
+
+def _feature_warp(ref_feats, img_feats, norm: int) -> np.ndarray | None:
+    """Rotation + shift (2x3, reference -> frame coordinates) from matched features, RANSAC; None if unsure.
+
+    Hand-held frames can move by more than MTB's search range (about 3 % of the width
+    here) and turn by degrees, which MTB does not model: features give ECC a start it
+    converges from."""
+    (kp1, d1), (kp2, d2) = ref_feats, img_feats
+    if d1 is None or d2 is None or len(kp1) < MIN_FEATURE_MATCHES or len(kp2) < MIN_FEATURE_MATCHES:
+        return None
+    pairs = cv2.BFMatcher(norm).knnMatch(d1, d2, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
+    if len(good) < MIN_FEATURE_MATCHES:
+        return None
+    src = np.float32([kp1[m.queryIdx].pt for m in good])
+    dst = np.float32([kp2[m.trainIdx].pt for m in good])
+    m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=2.0, maxIters=4000)
+    if m is None or inliers is None or int(inliers.sum()) < MIN_FEATURE_MATCHES:
+        return None
+    scale = math.hypot(m[0, 0], m[1, 0])
+    if not 0.9 < scale < 1.1:  # a bracket does not zoom: a wrong model
+        return None
+    m[:, :2] /= scale  # rotation only (ECC's euclidean model)
+    return m.astype(np.float32)
+
+
+def _as3(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, np.float64)
+    return m if m.shape[0] == 3 else np.vstack([m, [0, 0, 1]])
+
+
 def _max_displacement(matrix: np.ndarray, w: int, h: int) -> float:
     """Largest movement of the image corners under ``matrix`` (same pixels as w, h)."""
     pts = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], np.float64).T
@@ -205,6 +250,8 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
     views = [_normalise(s) for s in small]
     pyrs = [_pyramid(v, ECC_LEVELS) for v in views]
     mtb = cv2.createAlignMTB(max_bits=5, exclude_range=4, cut=True)
+    detector, norm = _feature_detector()
+    ref_feats = None
     threshold = MOVE_THRESHOLD_PX
     out: list[Frame] = []
     infos: list[AlignInfo] = []
@@ -219,12 +266,29 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
             continue
         try:
             shift = mtb.calculateShift(small[ref_idx], small[i])  # moves image i onto the reference
-            warp = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
+            start = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
             mask = _valid_mask(small[ref_idx], small[i])
-            warp = _ecc(pyrs[ref_idx], pyrs[i], warp, cv2.MOTION_EUCLIDEAN, mask=mask)
-            model, matrix = "euclidean", warp
+            if ref_feats is None:
+                ref_feats = _features(detector, small[ref_idx])
+            feature_start = _feature_warp(ref_feats, _features(detector, small[i]), norm)
             before = _score(views[ref_idx], views[i])
-            after = _score(views[ref_idx], _warp(views[i], warp, False))
+            warp, after = None, -2.0
+            starts = [start]
+            if feature_start is not None and _max_displacement(_as3(feature_start) @ np.linalg.inv(_as3(start)), sw, sh) > FEATURE_DISAGREEMENT_PX:
+                starts.append(feature_start)  # MTB may be out of its range (hand-held): try both, keep the better
+            failure = None
+            for s0 in starts:
+                try:
+                    w_try = _ecc(pyrs[ref_idx], pyrs[i], s0, cv2.MOTION_EUCLIDEAN, mask=mask)
+                except cv2.error as exc:
+                    failure = exc
+                    continue
+                sc = _score(views[ref_idx], _warp(views[i], w_try, False))
+                if sc > after:
+                    warp, after = w_try, sc
+            if warp is None:
+                raise failure if failure is not None else cv2.error("no start converged")
+            model, matrix = "euclidean", warp
             if _max_displacement(warp, sw, sh) * (1.0 / min(sx, sy)) > max(threshold, HOMOGRAPHY_MIN_MOTION_PX):
                 try:
                     hom = _try_homography(pyrs[ref_idx], pyrs[i], warp, mask)

@@ -50,6 +50,8 @@ class FusionOptions:
     guided_radius: int = 2
     guided_eps: float = 1e-3
     keep_weights: bool = True  # return full-resolution weight maps
+    deghost: str = "off"  # off | low | medium | high (hdrdesk.core.deghost)
+    reference: int | None = None  # deghosting reference, 0-based darkest first; None: the best-exposed frame
     # An already-loaded network (torch.nn.Module), e.g. a model being trained: used as is
     # (its own device, its current weights) instead of loading ``model_path``.
     model: object | None = field(default=None, repr=False, compare=False)
@@ -59,6 +61,10 @@ class FusionOptions:
             raise InputError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
         if self.working_size < 32:
             raise InputError(f"working size {self.working_size} is too small (at least 32)")
+        from hdrdesk.core.deghost import DEGHOST_LEVELS
+
+        if self.deghost not in DEGHOST_LEVELS:
+            raise InputError(f"unknown deghosting level {self.deghost!r} (choose from {', '.join(DEGHOST_LEVELS)})")
 
 
 @dataclass
@@ -71,6 +77,7 @@ class FusionResult:
     model_name: str = ""
     device: str = "cpu"
     timings: dict[str, float] = field(default_factory=dict)
+    motion_masks: list[np.ndarray] | None = None  # per frame, when deghosted (1 = taken from the reference)
 
 
 # ----------------------------------------------------------------- models
@@ -512,6 +519,7 @@ class PreparedBracket:
     cr: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     keep_frames: bool = True  # False: the frames' pixels go once fused (CLI, batch)
+    motion_masks: list[np.ndarray] | None = None  # per frame, when deghosted (1 = taken from the reference)
 
 
 def prepare_fusion(
@@ -544,8 +552,17 @@ def prepare_fusion(
         alignment = [AlignInfo(name=f.path.name, note="alignment off") for f in frames]
     timings["align"] = time.perf_counter() - t0
     task.check()
+    motion_masks = None
+    if options.deghost != "off":  # after alignment: mask only what still moves
+        from hdrdesk.core.deghost import deghost_frames
+
+        t1 = time.perf_counter()
+        task.report(0.27, "Deghosting")
+        ghost = deghost_frames(frames, options.deghost, options.reference)
+        frames, motion_masks = ghost.frames, ghost.masks
+        timings["deghost"] = time.perf_counter() - t1
     h, w = frames[0].data.shape[:2]
-    prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings)
+    prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings, motion_masks=motion_masks)
     if options.method in ("mertens", "fmmef"):  # they work on the frames themselves
         return prep
     # The network path converts in finish_fusion: what it needs depends on the model
@@ -691,7 +708,11 @@ def fuse_frames(
     ``model`` (or ``options.model``): an already-loaded network (a torch module) to use
     instead of loading ``options.model_path``, e.g. a model in training being validated.
     """
-    return finish_fusion(prepare_fusion(frames, options, task), task, model=model)
+    prep = prepare_fusion(frames, options, task)
+    masks = prep.motion_masks
+    result = finish_fusion(prep, task, model=model)
+    result.motion_masks = masks
+    return result
 
 
 def fuse_mertens(frames: Sequence[Frame], task: TaskState | None = None, contrast: float = 1.0, saturation: float = 1.0, exposure: float = 0.0) -> np.ndarray:

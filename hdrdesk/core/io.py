@@ -29,6 +29,8 @@ from hdrdesk.core.safe_read import (  # noqa: F401  (MAX_PIXELS re-exported)
     float_samples_to_uint16,
     read_file_bytes,
 )
+from hdrdesk.core.color_profiles import convert_to_srgb, read_icc_profile
+from hdrdesk.core.raw import RAW_SUFFIXES, is_raw, prefer_raw, read_raw_frame, reference_white_balance
 from hdrdesk.errors import InputError, OutputError
 
 try:  # decoder warnings (truncated data...) would be a second line next to our one-line errors
@@ -36,7 +38,7 @@ try:  # decoder warnings (truncated data...) would be a second line next to our 
 except AttributeError:  # pragma: no cover - very old OpenCV
     pass
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", *RAW_SUFFIXES)
 
 _EXIF_IFD = 0x8769
 _TAG_ORIENTATION = 0x0112
@@ -93,6 +95,8 @@ class Frame:
     data: np.ndarray
     exposure: ExposureInfo = field(default_factory=ExposureInfo)
     exif_bytes: bytes | None = None
+    # the ICC profile the file was tagged with (None: untagged); ``data`` is already sRGB
+    icc_profile: bytes | None = field(default=None, repr=False)
 
     @property
     def bit_depth(self) -> int:
@@ -175,9 +179,17 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(img)) if op else img
 
 
-def read_frame(path: str | os.PathLike) -> Frame:
-    """Read one exposure. Raises :class:`InputError` with a message naming the file."""
+def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | None = None, *, colour_manage: bool = True) -> Frame:
+    """Read one exposure. Raises :class:`InputError` with a message naming the file.
+
+    RAW files are developed (hdrdesk.core.raw), with ``raw_white_balance`` if given.
+    ``colour_manage=False`` keeps the stored values of a frame with an ICC profile
+    instead of converting them to sRGB (evaluation and training: the anchor scores
+    and the shipped model were measured on the values as stored)."""
     path = Path(path)
+    if is_raw(path):
+        check_input_file(path)
+        return read_raw_frame(path, raw_white_balance)
     buf = read_file_bytes(path)  # regular files only, never blocks (FIFOs, devices)
     if _is_truncated_jpeg(buf):
         raise InputError(f"{path}: JPEG file is truncated (no end-of-image marker after the image data)")
@@ -204,7 +216,10 @@ def read_frame(path: str | os.PathLike) -> Frame:
     del buf
     orientation, info, raw = read_exif(path)
     data = apply_orientation(data, orientation)
-    return Frame(path=path, data=data, exposure=info, exif_bytes=raw)
+    icc = read_icc_profile(path)
+    if colour_manage:
+        data = convert_to_srgb(data, icc)  # the network and MEF-SSIM work in sRGB
+    return Frame(path=path, data=data, exposure=info, exif_bytes=raw, icc_profile=icc)
 
 
 def _is_truncated_jpeg(buf: np.ndarray) -> bool:
@@ -242,7 +257,7 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
         if p.is_dir():
             found = list_images(p)
             if not found:
-                raise InputError(f"{p}: folder holds no JPEG, PNG or TIFF images")
+                raise InputError(f"{p}: folder holds no JPEG, PNG, TIFF or RAW images")
             out.extend(found)
         else:
             check_input_file(p)  # missing, symlink loop, FIFO...: one line before any work
@@ -284,14 +299,15 @@ def harmonise(frames: Sequence[Frame]) -> list[Frame]:
             d = d.astype(np.uint16) * 257
         if colour and d.ndim == 2:
             d = np.repeat(d[:, :, None], 3, axis=2)
-        out.append(Frame(path=f.path, data=d, exposure=f.exposure, exif_bytes=f.exif_bytes))
+        out.append(Frame(path=f.path, data=d, exposure=f.exposure, exif_bytes=f.exif_bytes, icc_profile=f.icc_profile))
     return out
 
 
 def load_bracket(paths: Sequence[str | os.PathLike], order: bool = True) -> list[Frame]:
     """Read, harmonise, order and check a bracket."""
-    files = expand_inputs(paths)
-    frames = [read_frame(p) for p in files]
+    files, _ = prefer_raw(expand_inputs(paths))
+    white_balance = reference_white_balance(files)  # RAWs: one white balance for the whole bracket
+    frames = [read_frame(p, white_balance) for p in files]
     check_bracket(frames)
     frames = harmonise(frames)
     return order_frames(frames) if order else frames
@@ -363,6 +379,43 @@ def _png_with_exif(png: bytes, exif: bytes) -> bytes:
     return png[:idat] + chunk + png[idat:]
 
 
+def _png_with_icc(png: bytes, icc: bytes) -> bytes:
+    """Insert an iCCP chunk (name, compression 0, zlib data) right after IHDR, as PNG requires."""
+    payload = b"ICC profile\x00\x00" + zlib.compress(icc)
+    chunk = struct.pack(">I", len(payload)) + b"iCCP" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"iCCP" + payload) & 0xFFFFFFFF)
+    ihdr_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def _tiff_with_icc(tiff: bytes, icc: bytes) -> bytes:
+    """Add the ICC tag (34675) to the first IFD of a classic TIFF.
+
+    The IFD is rewritten at the end of the file with the extra entry (the largest tag
+    number, so the entries stay sorted) and the header points to it; everything else
+    stays where it is. A BigTIFF (over 4 GB) is returned unchanged.
+    """
+    order = "<" if tiff[:2] == b"II" else ">"
+    if struct.unpack(order + "H", tiff[2:4])[0] != 42:
+        return tiff
+    ifd = struct.unpack(order + "I", tiff[4:8])[0]
+    n = struct.unpack(order + "H", tiff[ifd : ifd + 2])[0]
+    entries = tiff[ifd + 2 : ifd + 2 + 12 * n]
+    next_ifd = tiff[ifd + 2 + 12 * n : ifd + 6 + 12 * n]
+    out = bytearray(tiff)
+    if len(out) % 2:
+        out += b"\x00"
+    icc_at = len(out)
+    out += icc
+    if len(out) % 2:
+        out += b"\x00"
+    new_ifd = len(out)
+    out += struct.pack(order + "H", n + 1) + entries
+    out += struct.pack(order + "HHII", 34675, 7, len(icc), icc_at) + next_ifd
+    out[4:8] = struct.pack(order + "I", new_ifd)
+    return bytes(out)
+
+
 def to_uint(img: np.ndarray, bits: int = 8) -> np.ndarray:
     """Float image in [0, 1] (values outside are clipped) -> uint8/uint16, rounded to nearest.
 
@@ -402,9 +455,12 @@ _PNG_PARAMS = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH] if hasattr(
 
 
 def encode_image(
-    rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None, consume: bool = False
+    rgb: np.ndarray, suffix: str, bits: int = 8, quality: int = 95, exif: bytes | None = None, consume: bool = False,
+    icc: bytes | None = None,
 ) -> bytes:
     """Encode float RGB [0,1] (or gray; or already uint8/uint16) to file bytes.
+
+    ``icc``: an ICC profile to embed (the pixels must already be in that space).
 
     ``consume=True``: the caller gives ``rgb`` up; an integer image of the right depth is
     then turned into BGR in place instead of copied (its content is undefined afterwards).
@@ -418,12 +474,15 @@ def encode_image(
             raise OutputError(f"JPEG quality must be 1-100, not {quality}")
     arr = to_uint(rgb, bits)
     exif = _clean_exif(exif)
-    if fmt == "JPEG" and exif:
+    if fmt == "JPEG" and (exif or icc):
         from PIL import Image
         import io
 
         bio = io.BytesIO()
-        Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), exif=exif, subsampling=0 if quality >= 90 else 2)
+        extra = {"exif": exif} if exif else {}
+        if icc:
+            extra["icc_profile"] = icc
+        Image.fromarray(arr).save(bio, "JPEG", quality=int(quality), subsampling=0 if quality >= 90 else 2, **extra)
         return bio.getvalue()
     if arr.ndim == 3:
         in_place = consume and arr is rgb and arr.flags.c_contiguous and arr.flags.writeable
@@ -438,10 +497,14 @@ def encode_image(
         ok, enc = cv2.imencode(".jpg", bgr, params)
     elif fmt == "PNG":
         ok, enc = cv2.imencode(".png", bgr, _PNG_PARAMS)
-        if ok and exif:
-            return _png_with_exif(enc.tobytes(), exif)
+        if ok and (exif or icc):
+            png = enc.tobytes()
+            png = _png_with_exif(png, exif) if exif else png
+            return _png_with_icc(png, icc) if icc else png
     else:
         ok, enc = cv2.imencode(".tif", bgr)
+        if ok and icc:
+            return _tiff_with_icc(enc.tobytes(), icc)
     if not ok:
         raise OutputError(f"could not encode {fmt}")
     return enc.tobytes()
@@ -455,12 +518,14 @@ def write_image(
     exif: bytes | None = None,
     overwrite: bool = False,
     consume: bool = False,
+    icc: bytes | None = None,
 ) -> Path:
     """Encode and write atomically. Refuses to replace an existing file unless ``overwrite``.
 
-    ``consume=True``: ``rgb`` may be reused as scratch (see :func:`encode_image`)."""
+    ``consume=True``: ``rgb`` may be reused as scratch (see :func:`encode_image`).
+    ``icc``: profile to embed (pixels already in that space)."""
     path = Path(path)
-    data = encode_image(rgb, path.suffix, bits=bits, quality=quality, exif=exif, consume=consume)
+    data = encode_image(rgb, path.suffix, bits=bits, quality=quality, exif=exif, consume=consume, icc=icc)
     return atomic_write_bytes(path, data, overwrite=overwrite)
 
 

@@ -46,6 +46,7 @@ class OutputSettings:
     quality: int = 95  # JPEG
     overwrite: bool = False  # replace existing outputs
     skip_existing: bool = False  # an existing output counts as done (a restarted run), not as a failure
+    profile: str = "srgb"  # output colour space (--output-profile), embedded as ICC
 
 
 @dataclass
@@ -88,6 +89,7 @@ class _Loaded:
     job: QueueJob
     prep: object | None = None  # PreparedBracket
     exif: bytes | None = None
+    icc: bytes | None = None  # the output's ICC profile
     frames: int = 0
     error: str | None = None
     skipped: bool = False
@@ -151,6 +153,7 @@ def _skip_existing(job: QueueJob, settings: OutputSettings) -> bool:
 
 def _load(job: QueueJob, options, settings: OutputSettings, task) -> _Loaded:
     """Read, order, align and colour-convert one bracket; errors become ``item.error`` (Cancelled is raised)."""
+    from hdrdesk.core.color_profiles import output_icc
     from hdrdesk.core.fusion import prepare_fusion
     from hdrdesk.core.io import list_images, load_bracket
 
@@ -171,6 +174,7 @@ def _load(job: QueueJob, options, settings: OutputSettings, task) -> _Loaded:
         frames = load_bracket(files)
         item.frames = len(frames)
         item.exif = frames[len(frames) // 2].exif_bytes
+        item.icc = output_icc(settings.profile, frames)
         task.check()
         # keep_frames=False empties ``frames``: an original replaced by its aligned copy goes at once
         item.prep = prepare_fusion(frames, options, task, keep_frames=options.method == "mertens")
@@ -182,10 +186,12 @@ def _load(job: QueueJob, options, settings: OutputSettings, task) -> _Loaded:
 
 
 def _write(item: _Loaded, image, settings: OutputSettings) -> None:
+    from hdrdesk.core.color_profiles import convert_from_srgb
     from hdrdesk.core.io import write_image
 
     bits = 8 if item.job.output.suffix.lower() in (".jpg", ".jpeg") else settings.bits
-    write_image(item.job.output, image, bits=bits, quality=settings.quality, exif=item.exif, overwrite=settings.overwrite, consume=True)
+    image = convert_from_srgb(image, item.icc) if item.icc else image  # the fused image is sRGB
+    write_image(item.job.output, image, bits=bits, quality=settings.quality, exif=item.exif, overwrite=settings.overwrite, consume=True, icc=item.icc)
 
 
 def run_queue(
