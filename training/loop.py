@@ -154,6 +154,20 @@ def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[li
 # ------------------------------------------------------------------ the loop
 
 
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimiser of training, fine-tuning and Refine (AdamW)."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float = 1.0) -> None:
+    """One step: gradients of ``loss``, clipped to norm ``grad_clip`` (0: no clipping), applied."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+
+
 def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallback | None = None, resume: bool = False) -> TrainResult:
     """Train (or fine-tune) a model as ``cfg`` says. See module doc."""
     from hdrdesk.training.validate import Validator
@@ -188,7 +202,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
 
     model = initial_model(cfg).to(device)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
     start, best = 0, None
     last_path, best_path = out / "last.pt", out / "best.pt"
     if resume:
@@ -203,7 +217,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    objective = Objective(GammaParams(cfg.gamma, cfg.gamma_window, 1.5, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
+    objective = Objective(GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
 
     def checkpoint(step: int) -> dict:
         return {
@@ -237,11 +251,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                 loss, terms = objective(ddp_model, y)
                 if not torch.isfinite(loss):
                     raise TrainingError(f"loss became {float(loss.detach())} at step {step}; stopped and kept the last good weights")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                optimizer_step(model, opt, loss, cfg.grad_clip)
             except torch.cuda.OutOfMemoryError:
                 raise TrainingError("the GPU ran out of memory: lower frames per batch or crop size, or train on the CPU") from None
             if not all(torch.isfinite(p).all() for p in model.parameters()):

@@ -17,7 +17,7 @@ import torch
 
 from hdrdesk.core.color import rgb_to_ycbcr
 from hdrdesk.core.fusion import fuse_luma_chroma, lift_weights, predict_weights, working_shape
-from hdrdesk.core.io import read_frame
+from hdrdesk.core.io import read_frame, to_uint
 from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
 from hdrdesk.training.data import Scene
 
@@ -31,7 +31,7 @@ class _Case:
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return (np.clip(img, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    return to_uint(img, 8)  # the engine's one quantiser
 
 
 class Validator:

@@ -17,7 +17,7 @@ SMOKE_TIMEOUT_S = 120
 
 def info_job(task=None) -> dict:
     """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
-    from hdrdesk.cli import collect_info
+    from hdrdesk.info import collect_info
 
     info = collect_info()
     for k, v in info.items():

@@ -77,10 +77,6 @@ VARIANT_LABELS = {
     "hybrid": "Hybrid (variance + gradient)",
 }
 LR_PRESETS = ("1e-4", "2e-4", "5e-4", "1e-3")
-# the app's style gives primary buttons no disabled look; these panels disable them often
-PRIMARY_DISABLED_CSS = (
-    'QPushButton[primary="true"]:disabled { background: #2e2e2e; color: #6a6a6a; border-color: #383838; }'
-)
 
 
 # =================================================================== worker side
@@ -552,7 +548,7 @@ class FinetunePanel(QWidget):
         self._plot_timer.setInterval(PLOT_REFRESH_MS)
         self._plot_timer.timeout.connect(self._redraw_curves)
         self._build()
-        self.setStyleSheet(PRIMARY_DISABLED_CSS)
+        self.setStyleSheet(style.PRIMARY_DISABLED_CSS)
         self._connect()
         self.refresh_sources()
         self._set_state("idle")
@@ -592,9 +588,10 @@ class FinetunePanel(QWidget):
         self.base_model = QComboBox()
         self.base_model.setToolTip("The model to start from")
         self.gamma = QComboBox()
+        self.gamma.addItem("As the starting model was trained", None)  # its card's gamma (training.finetune)
         for v in GAMMA_VARIANTS:
             self.gamma.addItem(VARIANT_LABELS.get(v, v), v)
-        self.gamma.setCurrentIndex(max(0, self.gamma.findData("hybrid")))
+        self.gamma.setCurrentIndex(0)
         self.gamma.setToolTip("Which detail measure weights the SSIM loss (the 'gamma' maps)")
         self.gamma_window = QSpinBox()
         self.gamma_window.setRange(3, 31)

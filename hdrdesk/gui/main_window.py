@@ -81,7 +81,8 @@ from PySide6.QtWidgets import (
 )
 
 from hdrdesk.core.fusion import FusionOptions, FusionResult
-from hdrdesk.core.io import IMAGE_SUFFIXES, Frame, check_output_path
+from hdrdesk.core.io import IMAGE_SUFFIXES, Frame
+from hdrdesk.export import check_targets
 from hdrdesk.errors import ModelError, OutputError
 from hdrdesk.gui import settings as settings_mod
 from hdrdesk.gui.bracket import Bracket, FrameEntry
@@ -1156,19 +1157,19 @@ class MainWindow(QMainWindow):
             self.notify("Nothing to export yet.", "info")
             return 0
         inputs = [e.frame.path for e in self.bracket.entries]
-        try:
-            check_output_path(options.path, inputs, overwrite=True)
+        targets = export_targets(options, res)
+        try:  # never an input or a repeated name, even when the user agrees to replace files
+            check_targets(targets, inputs, overwrite=True)
         except OutputError as exc:
             self.notify(f"Export: {exc}")
             return 0
-        targets = export_targets(options, res)
         existing = [t for t in targets if t.exists()]
         if existing and not options.overwrite:
             if not confirm or not self._confirm_overwrite(existing):
                 self._status("Export cancelled: nothing was replaced")
                 return 0
             options.overwrite = True
-        return self.exporter.submit(export_job, res, options, label="Exporting")
+        return self.exporter.submit(export_job, res, options, inputs=inputs, label="Exporting")
 
     def _confirm_overwrite(self, existing: list[Path]) -> bool:
         names = "\n".join(str(p) for p in existing[:6]) + ("\n…" if len(existing) > 6 else "")
@@ -1446,11 +1447,10 @@ class MainWindow(QMainWindow):
         over = op.over.findData(read(s, "view/overlay_over", "result"))
         op.over.setCurrentIndex(max(0, over))
         try:
-            from hdrdesk.core.gamma import GammaParams
-            from hdrdesk.gui.jobs import sigma_for_window
+            from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GammaParams
 
             w = read(s, "view/gamma_window", 11, int)
-            op.set_gamma_params(GammaParams(read(s, "view/gamma_variant", "hybrid"), w, sigma_for_window(w), read(s, "view/gamma_alpha", 0.5, float)))
+            op.set_gamma_params(GammaParams.for_window(read(s, "view/gamma_variant", DEFAULT_GAMMA_VARIANT), w, read(s, "view/gamma_alpha", 0.5, float)))
         except ValueError:
             pass
         op.blockSignals(False)

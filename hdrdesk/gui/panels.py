@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hdrdesk.core.gamma import GAMMA_VARIANTS, GammaParams
+from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GAMMA_VARIANTS, GammaParams
 from hdrdesk.gui import style
 from hdrdesk.gui.imaging import COLORMAPS, DEFAULT_COLORMAP, Histogram, colormap_lut
-from hdrdesk.gui.jobs import sigma_for_window
+from hdrdesk.core.gamma import sigma_for_window
 
 VARIANT_LABELS = {
     "variance": "Variance",
@@ -258,7 +258,7 @@ class OverlayPanel(QWidget):
         self.variant = QComboBox()
         for v in GAMMA_VARIANTS:
             self.variant.addItem(VARIANT_LABELS.get(v, v), v)
-        self.variant.setCurrentIndex(GAMMA_VARIANTS.index("hybrid"))
+        self.variant.setCurrentIndex(GAMMA_VARIANTS.index(DEFAULT_GAMMA_VARIANT))
         self.variant.setToolTip("How the gamma detail maps measure each exposure's local detail")
         self.window = QSlider(Qt.Orientation.Horizontal)
         self.window.setRange(1, 15)  # window = 2 * v + 1: 3 .. 31
@@ -357,7 +357,7 @@ class OverlayPanel(QWidget):
 
     def gamma_params(self) -> GammaParams:
         w = self.window_value()
-        return GammaParams(variant=self.variant.currentData(), window=w, sigma=sigma_for_window(w), alpha=self.alpha.value() / 100.0)
+        return GammaParams.for_window(self.variant.currentData(), w, self.alpha.value() / 100.0)
 
     def set_gamma_params(self, params: GammaParams) -> None:
         i = self.variant.findData(params.variant)

@@ -14,7 +14,8 @@ from guitools import load_and_fuse
 from PySide6.QtWidgets import QMessageBox
 
 from hdrdesk.gui.export_dialog import ExportDialog
-from hdrdesk.gui.jobs import ExportOptions, gamma_maps_tiled
+from hdrdesk.core.gamma import gamma_maps_tiled
+from hdrdesk.export import ExportOptions
 
 
 def test_export_writes_what_is_shown(qtbot, window, small_bracket, tmp_path):
