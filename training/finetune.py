@@ -246,13 +246,11 @@ def refine_bracket(
     ``gamma`` None: the objective's gamma from the model's card (``model.card``, when the
     loader attached one), else the shipped default.
     """
-    from hdrdesk.core.pyramid import blend_torch  # noqa: F401  (imported by Objective too)
+    from hdrdesk.core.io import to_uint
     from hdrdesk.training.data import CropSampler, Scene
     from hdrdesk.training.loop import make_optimizer, optimizer_step
     from hdrdesk.training.objective import Objective
-    from hdrdesk.training.validate import Validator, _Case, _to_uint8
-    from hdrdesk.core.color import rgb_to_ycbcr
-    from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
+    from hdrdesk.training.validate import Validator, make_case
 
     task = task or null_task()
     if len(frames_rgb) < 2:
@@ -262,14 +260,13 @@ def refine_bracket(
     for rgb in frames_rgb:
         h, w = rgb.shape[:2]
         s = min(1.0, score_size / min(h, w))
-        small.append(_to_uint8(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else rgb))
-    case = _Case("bracket", "seq", [rgb_to_ycbcr(x.astype(np.float32) / 255.0) for x in small], np.stack([rgb_to_gray_matlab(x) for x in small]))
-    scorer = Validator([], ())
-    scorer.working_size = score_size
+        small.append(to_uint(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else rgb, 8))
+    case = make_case("bracket", "seq", small)
+    scorer = Validator([], (), working_size=score_size)  # the validation's scoring: the app's fusion path, 8-bit MEF-SSIM
 
     def score(m: torch.nn.Module) -> float:
         m.eval()
-        return mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(scorer.fuse_case(m, case))))
+        return scorer.score_case(m, case)
 
     before = score(model)
     t_train = time.perf_counter()  # ``seconds`` is the fine-tuning budget; scoring comes on top

@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from kornia.filters import gaussian_blur2d, spatial_gradient
 
+from hdrdesk.defaults import DEFAULT_GAMMA_VARIANT as _DEFAULT_GAMMA_VARIANT
+
 __all__ = [
     "GAMMA_VARIANTS",
     "DEFAULT_GAMMA_VARIANT",
@@ -62,9 +64,8 @@ __all__ = [
 ]
 
 GAMMA_VARIANTS: tuple[str, ...] = ("variance", "gradient", "exposedness", "hybrid")
-#: The variant the shipped model was trained with (its card's ``gamma``): the default
-#: everywhere a gamma map is shown or written, so the overlay explains what the network learnt.
-DEFAULT_GAMMA_VARIANT: str = "variance"
+#: The variant the shipped model was trained with (see :mod:`hdrdesk.defaults`).
+DEFAULT_GAMMA_VARIANT: str = _DEFAULT_GAMMA_VARIANT
 
 #: Added to every raw measure before normalising over exposures, so that
 #: pixels where all K measures vanish get the uniform weight 1/K.  The value is

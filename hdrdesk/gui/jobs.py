@@ -22,7 +22,7 @@ from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames, fuse_m
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
 from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError
-from hdrdesk.export import ExportOptions, export_result, export_targets  # noqa: F401  (export_targets: the window asks before replacing)
+from hdrdesk.export import ExportOptions, export_result
 from hdrdesk.gui.imaging import (
     THUMB_LONG,
     DisplayImage,
@@ -248,6 +248,21 @@ def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | No
     task.report(0.6, "MEF-SSIM of Mertens")
     quality = quality_job(frames, image, task.sub(0.6, 1.0))
     return MertensOutput(image, display, quality)
+
+
+# ---------------------------------------------------------------------- info
+
+
+def info_job(task: TaskState | None = None) -> dict:
+    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
+    import logging
+
+    from hdrdesk.info import collect_info
+
+    info = collect_info()
+    for k, v in info.items():
+        logging.getLogger("hdrdesk.gui").info("info %s: %s", k, v)
+    return info
 
 
 # -------------------------------------------------------------------- export
