@@ -22,7 +22,7 @@ class CliError(Exception):
 
 
 def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = True, align_default: bool = True) -> None:
-    p.add_argument("--method", choices=("cnn", "mertens"), default="cnn", help="fusion method: the network (default) or OpenCV's Mertens exposure fusion")
+    p.add_argument("--method", choices=("cnn", "mertens", "fmmef"), default="cnn", help="fusion method: the network (default), OpenCV's Mertens exposure fusion, or FMMEF (Li et al., TIP 2020)")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="model file (default: the shipped model)")
     if align_default:
         p.add_argument("--no-align", dest="align", action="store_false", help="do not align the frames (alignment is on by default)")

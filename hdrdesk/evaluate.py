@@ -242,7 +242,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = [f.name for f in folders]
     width = max(len(n) for n in names)
     if not args.json:
-        label = "OpenCV Mertens " + ",".join(f"{w:g}" for w in weights) if args.method == "mertens" else f"cnn ({args.model or 'shipped model'})"
+        label = {
+            "mertens": "OpenCV Mertens " + ",".join(f"{w:g}" for w in weights),
+            "fmmef": "FMMEF (Li et al., TIP 2020)",
+        }.get(args.method, f"cnn ({args.model or 'shipped model'})")
         print(f"# MEF-SSIM, track {args.track}, {label}, {'aligned' if args.align else 'no alignment'}, {len(names)} scenes")
         print(f"{'scene':<{width}}  {'score':>7}  {'time':>6}  frames")
 

@@ -32,6 +32,9 @@ class TrainConfig:
     whole_prob: float = 0.0  # share of batches that are whole scenes (resized), not crops: lets the
     whole_size: list[int] = field(default_factory=lambda: [128, 192])  # coarse pyramid levels span a whole picture
     # model
+    fusion: str = "pyramid"  # pyramid (v1: softmax weights, Laplacian blend) | spd (v2: structural patch decomposition)
+    net_working_size: int = 256  # spd: short side the network sees (stored in the model's config)
+    w_logit: float = 1e-3  # spd: keeps the logits near zero (FMMEF's rule) where nothing is gained
     widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
     init: str = "scratch"  # scratch | default | PATH
     # optimisation

@@ -32,6 +32,7 @@ class Scene:
     files: list[Path]
     pair: tuple[int, int] | None = None  # indices of the under/over pair (manifest's mefb_pair)
     luma: np.ndarray | None = None  # (K, H, W) float32 in [0, 1]
+    rgb: np.ndarray | None = None  # (K, H, W, 3) uint8, for whole-scene (spd) training
 
 
 @dataclass
@@ -195,7 +196,7 @@ class CropSampler:
         self.whole_size = whole_size
 
     def _frames_for(self, sc: Scene, k: int) -> list[int]:
-        n = sc.luma.shape[0]
+        n = sc.luma.shape[0] if sc.rgb is None else sc.rgb.shape[0]
         if k == 2:
             if sc.pair and self.rng.random() < 0.5:
                 return list(sc.pair)
@@ -250,3 +251,58 @@ class CropSampler:
             idx = self._frames_for(sc, k)
             batch.append(self._whole(sc.luma[idx]) if whole else self._crop(sc.luma[idx]))
         return torch.from_numpy(np.stack(batch))
+
+
+# ------------------------------------------------------------------ whole scenes in colour (spd models)
+
+
+def load_scenes_rgb(scenes: list[Scene], max_side: int, report: DataReport | None = None) -> list[Scene]:
+    """Like :func:`load_scenes`, but caches each scene's frames as RGB uint8 (K, H, W, 3) in ``Scene.rgb``.
+
+    The structural patch decomposition works on colour at the finest scale and on whole
+    pictures (its coarsest scale spans the frame), so spd models train on whole scenes.
+    """
+    report = report or DataReport()
+    out = []
+    for sc in load_scenes(scenes, max_side, report):
+        rgbs = []
+        for f in sc.files:
+            rgb = read_frame(f).rgb_float()
+            h, w = rgb.shape[:2]
+            if max_side and min(h, w) > max_side:
+                s = max_side / min(h, w)
+                rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+            rgbs.append((np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8))
+        sc.rgb = np.stack(rgbs)
+        sc.luma = sc.luma[:, :1, :1]  # the luma cache is not used for spd: keep only its shape's K
+        out.append(sc)
+    return out
+
+
+class WholeSceneSampler(CropSampler):
+    """One whole bracket a batch, (1, K, 3, H, W) float in [0, 1]: random scale (short side in
+    ``[scale_min, 1] * max_side``), flips and transposes; pairs or sequences as :class:`CropSampler`."""
+
+    def sample(self) -> torch.Tensor:
+        if self.rng.random() < self.pair_prob:
+            k = 2
+        else:
+            most = min(self.max_exposures, max(sc.rgb.shape[0] for sc in self.scenes))
+            k = self.rng.randint(2, max(2, most))
+        pool = [sc for sc in self.scenes if sc.rgb.shape[0] >= k] or self.scenes
+        k = min(k, min(sc.rgb.shape[0] for sc in pool))
+        sc = self.rng.choice(pool)
+        stack = sc.rgb[self._frames_for(sc, k)]
+        _, h, w, _ = stack.shape
+        s = self.rng.uniform(self.scale_min, 1.0)
+        if abs(s - 1.0) > 1e-3 and min(h, w) * s >= 64:
+            nh, nw = round(h * s), round(w * s)
+            stack = np.stack([cv2.resize(x, (nw, nh), interpolation=cv2.INTER_AREA) for x in stack])
+        if self.rng.random() < 0.5:
+            stack = stack[:, :, ::-1]
+        if self.rng.random() < 0.5:
+            stack = stack[:, ::-1, :]
+        if self.rng.random() < 0.5:
+            stack = stack.transpose(0, 2, 1, 3)
+        t = torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float() / 255.0
+        return t[None]

@@ -25,12 +25,12 @@ from hdrdesk import __version__
 from hdrdesk.core.device import pick_device
 from hdrdesk.core.gamma import GammaParams
 from hdrdesk.core.io import atomic_write_bytes
-from hdrdesk.core.model import ARCH_NAME, FusionNet, NetConfig, load_model
+from hdrdesk.core.model import ARCHES, FusionNet, NetConfig, load_model
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError
 from hdrdesk.tasks import TaskState, null_task
 from hdrdesk.training.config import TrainConfig
-from hdrdesk.training.data import CropSampler, DataReport, discover_scenes, load_scenes, read_scene_list
-from hdrdesk.training.objective import Objective
+from hdrdesk.training.data import CropSampler, DataReport, WholeSceneSampler, discover_scenes, load_scenes, load_scenes_rgb, read_scene_list
+from hdrdesk.training.objective import Objective, SPDObjective
 
 EventCallback = Callable[[dict], None]
 
@@ -79,7 +79,7 @@ def save_checkpoint(path: Path, ckpt: dict) -> Path:
 def export_model(path: Path, model: FusionNet, card: dict | None = None, overwrite: bool = True) -> Path:
     """A stand-alone model file (weights and a card, no optimizer): what the app loads."""
     buf = io.BytesIO()
-    torch.save({"arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(), **(card or {})}, buf)
+    torch.save({"arch": model.config.arch, "net_config": model.config.to_dict(), "model": model.state_dict(), **(card or {})}, buf)
     return atomic_write_bytes(path, buf.getvalue(), overwrite=overwrite)
 
 
@@ -88,7 +88,7 @@ def load_checkpoint(path: Path) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ModelError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("arch") != ARCH_NAME:
+    if not isinstance(ckpt, dict) or ckpt.get("arch") not in ARCHES:
         raise ModelError(f"{path}: checkpoint of another architecture ({ckpt.get('arch') if isinstance(ckpt, dict) else type(ckpt).__name__})")
     return ckpt
 
@@ -106,6 +106,8 @@ def _set_rng_state(sampler: CropSampler, st: dict) -> None:
 
 def initial_model(cfg: TrainConfig) -> FusionNet:
     if cfg.init == "scratch":
+        if cfg.fusion == "spd":
+            return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size))
         return FusionNet(NetConfig(widths=tuple(cfg.widths)))
     from hdrdesk.paths import default_model_path
 
@@ -145,7 +147,7 @@ def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[li
         held = set(order[:n_val])
         val_sc = load_scenes([s for i, s in enumerate(train_sc) if i in held], 0)
         train_sc = [s for i, s in enumerate(train_sc) if i not in held]
-    train_sc = load_scenes(train_sc, cfg.max_side, report)
+    train_sc = load_scenes_rgb(train_sc, cfg.max_side, report) if cfg.fusion == "spd" else load_scenes(train_sc, cfg.max_side, report)
     if not train_sc:
         raise InputError("no usable training brackets found in " + ", ".join(cfg.data) + (f" ({report.summary()})" if report.skipped else ""))
     return train_sc, val_sc
@@ -196,7 +198,8 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
     emit({"type": "data", "train": [s.name for s in train_sc], "val": [s.name for s in val_sc], "report": report.summary()})
-    sampler = CropSampler(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
+    sampler_cls = WholeSceneSampler if cfg.fusion == "spd" else CropSampler
+    sampler = sampler_cls(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
                           whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
@@ -217,11 +220,15 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    objective = Objective(GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha), cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
+    gamma = GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha)
+    if model.config.fusion == "spd":
+        objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size)
+    else:
+        objective = Objective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
 
     def checkpoint(step: int) -> dict:
         return {
-            "arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(),
+            "arch": model.config.arch, "net_config": model.config.to_dict(), "model": model.state_dict(),
             "optimizer": opt.state_dict(), "config": cfg.to_dict(), "step": step, "best_score": best,
             "code_version": __version__, "rng": _rng_state(sampler), "name": cfg.name,
         }
@@ -271,7 +278,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                 if main:
                     new = not log_csv.exists()
                     with log_csv.open("a", newline="") as fh:
-                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
+                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
                         if new:
                             wr.writeheader()
                         wr.writerow(rec)
@@ -282,7 +289,7 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                 val_rec = {"type": "val", "step": done, **{k: v for k, v in scores.items() if k != "per_scene"}}
                 emit(val_rec)
                 with log_csv.open("a", newline="") as fh:
-                    csv.writer(fh).writerow([done, "", "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
+                    csv.writer(fh).writerow([done, "", "", "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
                 if best is None or scores["mean"] > best:
                     best = scores["mean"]
                     save_checkpoint(best_path, {**checkpoint(done), "scores": scores})

@@ -88,3 +88,66 @@ def clipping_penalty(raw: torch.Tensor, y: torch.Tensor, high: float = 0.97, low
     over = torch.relu(raw - high) * has_highlight_detail
     under = torch.relu(low - raw) * has_shadow_detail
     return (over + under).mean()
+
+
+# ------------------------------------------------------------------ spd models (v2)
+
+GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # MATLAB rgb2gray: what MEF-SSIM is scored on
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601: what the network sees (as the app's YCrCb)
+
+
+def _weighted_sum(rgb: torch.Tensor, weights: tuple[float, float, float]) -> torch.Tensor:
+    """(..., 3, H, W) -> (..., H, W)."""
+    w = rgb.new_tensor(weights).view(3, 1, 1)
+    return (rgb * w).sum(dim=-3)
+
+
+def network_input(rgb: torch.Tensor, working_size: int) -> torch.Tensor:
+    """(B, K, 3, H, W) exposures -> (B, K, h, w) luma at the working size (short side ``working_size``)."""
+    y = _weighted_sum(rgb, LUMA_WEIGHTS)
+    h, w = y.shape[-2:]
+    if working_size and min(h, w) > working_size:
+        s = working_size / min(h, w)
+        y = F.interpolate(y, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
+    return y
+
+
+class SPDObjective:
+    """Loss of an spd model on (B, K, 3, H, W) brackets:
+
+        L = w_mefssim * (1 - MEF-SSIM(gray F; gray Y_1..Y_K))
+          + w_wssim * (1 - mean_x sum_k gamma_k SSIM_x(gray F, gray Y_k))     (the paper's weighted SSIM)
+          + w_logit * mean(logits^2)                                           (stay near FMMEF's rule
+                                                                                where nothing is gained)
+
+    F is the structural patch decomposition of the exposures with the network's logits
+    (the operator the app runs), clipped to [0, 1].
+    """
+
+    def __init__(self, gamma: GammaParams, w_wssim: float = 0.2, w_mefssim: float = 1.0, w_logit: float = 1e-3, working_size: int = 256) -> None:
+        self.gamma = gamma
+        self.w_wssim = w_wssim
+        self.w_mefssim = w_mefssim
+        self.w_logit = w_logit
+        self.working_size = working_size
+
+    def __call__(self, model: torch.nn.Module, rgb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        from hdrdesk.core.spd import spd_fuse
+
+        logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
+        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1])  # (B, 3, H, W)
+        gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
+        gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)
+        terms: dict[str, torch.Tensor] = {}
+        loss = fused.new_zeros(())
+        if self.w_mefssim:
+            terms["mefssim"] = 1.0 - mef_ssim_torch(gray_y, gray_f, data_range=1.0).mean()
+            loss = loss + self.w_mefssim * terms["mefssim"]
+        if self.w_wssim:
+            g = gamma_maps(gray_y, self.gamma)
+            terms["wssim"] = weighted_ssim_loss(gray_f, gray_y, g)
+            loss = loss + self.w_wssim * terms["wssim"]
+        if self.w_logit:
+            terms["logit"] = (logits**2).mean()
+            loss = loss + self.w_logit * terms["logit"]
+        return loss, {k: float(v.detach()) for k, v in terms.items()}

@@ -32,7 +32,7 @@ from hdrdesk.core.io import Frame, check_bracket
 from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 
-METHODS = ("cnn", "mertens")
+METHODS = ("cnn", "mertens", "fmmef")
 CHROMA_EPS = 1e-4
 WEIGHT_EPS = 1e-6
 STRIP_PIXELS = 1 << 19  # pixels per row strip of the colour conversions (2 MB per float32 plane: cache-resident)
@@ -64,7 +64,7 @@ class FusionOptions:
 @dataclass
 class FusionResult:
     image: np.ndarray  # float32 RGB in [0, 1], HxWx3
-    weights: np.ndarray | None  # float32 (K, H, W), summing to 1 over K; None for Mertens
+    weights: np.ndarray | None  # float32 (K, H, W), summing to 1 over K; None for Mertens and FMMEF
     frames: list[Frame]  # the (aligned) frames that were fused, darkest first
     alignment: list[AlignInfo]
     method: str
@@ -182,6 +182,59 @@ def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
             x = x.contiguous(memory_format=torch.channels_last)
         w = net(x)[0].float().cpu().numpy()
     return np.ascontiguousarray(w)
+
+
+def is_spd_model(model) -> bool:
+    """True for a v2 network (structural patch decomposition with learned weights)."""
+    return getattr(getattr(model, "config", None), "fusion", "pyramid") == "spd"
+
+
+def spd_working_luma(images: Sequence[np.ndarray], working_size: int) -> np.ndarray:
+    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation)."""
+    h, w = images[0].shape[:2]
+    wh, ww = working_shape(h, w, working_size)
+    out = np.empty((len(images), wh, ww), np.float32)
+    for i, img in enumerate(images):
+        rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
+        y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+        out[i] = y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
+    """(K, h, w) float32 luma -> (K, 2, h, w) float32 logits (detail, base) of a v2 network."""
+    import torch
+
+    dev = device or next(model.parameters()).device
+    net = _inference_copy(model)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(luma_low, dtype=np.float32))[None].to(dev)
+        out = net(x)[0].float().cpu().numpy()
+    return np.ascontiguousarray(out)
+
+
+def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None) -> np.ndarray:
+    """Fuse RGB frames (uint8/uint16/float32 [0, 1], darkest first) with a v2 network: its logits
+    drive the structural patch decomposition. Returns float32 RGB in [0, 1].
+
+    The one path for the app, the CLI, evaluation and training validation.
+    """
+    from hdrdesk.core.spd import spd_fuse
+    import torch
+
+    task = task or null_task()
+    size = getattr(model.config, "working_size", 0) or 256
+    task.report(0.45, "Predicting weights")
+    logits = predict_spd_logits(model, spd_working_luma(images, size), device)
+    task.report(0.65, "Fusing")
+    with torch.inference_mode():
+        stack = np.stack([_to_unit_float(f, np.empty(f.shape, np.float32)) if f.dtype != np.float32 else f for f in images])
+        x = torch.from_numpy(stack)
+        x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
+        lg = torch.from_numpy(logits)[None]
+        out = spd_fuse(x, lg[:, :, 0], lg[:, :, 1])[0]
+    out = out.permute(1, 2, 0).numpy() if out.shape[0] == 3 else np.repeat(out[0].numpy()[..., None], 3, axis=2)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def lift_weights(
@@ -450,7 +503,7 @@ def prepare_fusion(
     task.check()
     h, w = frames[0].data.shape[:2]
     prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings)
-    if options.method == "mertens":
+    if options.method in ("mertens", "fmmef"):  # they work on the frames themselves
         return prep
     task.report(0.3, "Preparing exposures")
     t1 = time.perf_counter()
@@ -482,6 +535,8 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
         timings["mertens"] = time.perf_counter() - t0
         timings["total"] = sum(timings.values())
         return FusionResult(image, None, prep.frames, prep.alignment, "mertens", "OpenCV Mertens", "cpu", timings)
+    if options.method == "fmmef":
+        return _finish_fmmef(prep, task, out_dtype)
 
     net = model if model is not None else options.model
     if net is not None:
@@ -520,6 +575,19 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
     task.report(1.0, "Done")
     return FusionResult(image, weights, prep.frames, prep.alignment, "cnn", str(name), str(dev), timings)
+
+
+def _finish_fmmef(prep: PreparedBracket, task, out_dtype) -> FusionResult:
+    """FMMEF (Li, Ma, Yong, Zhang, TIP 2020) on the (aligned) frames; see hdrdesk.core.fmmef."""
+    from hdrdesk.core.fmmef import fmmef_fuse_into
+
+    t0 = time.perf_counter()
+    image = fmmef_fuse_into([f.data for f in prep.frames], out_dtype, task=task.sub(0.35, 1.0))
+    if image.ndim == 2:  # grey bracket: RGB like the other methods
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    prep.timings["fmmef"] = time.perf_counter() - t0
+    prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
+    return FusionResult(image, None, prep.frames, prep.alignment, "fmmef", "FMMEF", "cpu", prep.timings)
 
 
 def fuse_frames(

@@ -3,8 +3,16 @@
 Every exposure's luma goes through the same weights. At each scale a branch
 sees what the others show: its features are joined to the mean over the
 exposures (a 1x1 convolution mixes them), so a weight depends on the whole
-bracket and any number of exposures works. The output logits are turned into
-weights with a softmax over exposures (non-negative, summing to 1 per pixel).
+bracket and any number of exposures works.
+
+Two heads, one per fusion operator (``NetConfig.fusion``):
+
+- ``"pyramid"`` (v1): one logit per exposure, turned into weights with a softmax over
+  exposures; the app blends luma with a Laplacian pyramid by these weights.
+- ``"spd"`` (v2, the shipped default): two logits per exposure, a *detail* and a *base*
+  map, which set how the structural patch decomposition (:mod:`hdrdesk.core.spd`)
+  mixes each exposure's structure and mean intensity. The head starts at zero, where
+  the decomposition is FMMEF's rule; training learns the correction.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from torch import nn
 from hdrdesk.errors import ModelError
 
 ARCH_NAME = "hdrdesk-fusionnet-v1"
+ARCH_SPD = "hdrdesk-fusionnet-v2"
+ARCHES = (ARCH_NAME, ARCH_SPD)
+FUSIONS = ("pyramid", "spd")
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,12 @@ class NetConfig:
     # network first has to rediscover that prior, which a 2-core CPU budget cannot afford.
     exposedness_prior: bool = True
     prior_sigma: float = 0.2
+    fusion: str = "pyramid"  # pyramid (v1: softmax weights) | spd (v2: detail and base logits)
+    working_size: int = 0  # short side the network sees; 0: the caller's (FusionOptions.working_size)
+
+    @property
+    def arch(self) -> str:
+        return ARCH_SPD if self.fusion == "spd" else ARCH_NAME
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -45,6 +62,8 @@ class NetConfig:
             temperature=float(d.get("temperature", 1.0)),
             exposedness_prior=bool(d.get("exposedness_prior", False)),
             prior_sigma=float(d.get("prior_sigma", 0.2)),
+            fusion=str(d.get("fusion", "pyramid")),
+            working_size=int(d.get("working_size", 0)),
         )
 
 
@@ -85,8 +104,10 @@ class FusionNet(nn.Module):
         w = config.widths
         self.enc = nn.ModuleList([Block(1 if i == 0 else w[i - 1], w[i]) for i in range(len(w))])
         self.dec = nn.ModuleList([Block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
-        self.head = nn.Conv2d(w[0], 1, 3, padding=1)
-        if config.exposedness_prior:
+        if config.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {config.fusion!r} (choose from {', '.join(FUSIONS)})")
+        self.head = nn.Conv2d(w[0], 2 if config.fusion == "spd" else 1, 3, padding=1)
+        if config.exposedness_prior or config.fusion == "spd":
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
@@ -107,12 +128,15 @@ class FusionNet(nn.Module):
         for block, skip in zip(self.dec, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1), k)
+        if self.config.fusion == "spd":
+            return self.head(x).view(b, k, 2, h, w)
         out = self.head(x).view(b, k, h, w)
         if self.config.exposedness_prior:
             out = out - (y - 0.5) ** 2 / (2 * self.config.prior_sigma**2)
         return out
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        """pyramid: (B, K, H, W) weights; spd: (B, K, 2, H, W) logits (detail, base)."""
         m = self.multiple
         h, w = y.shape[-2:]
         ph, pw = (-h) % m, (-w) % m
@@ -120,6 +144,8 @@ class FusionNet(nn.Module):
             mode = "reflect" if h > ph and w > pw else "replicate"
             y = F.pad(y, (0, pw, 0, ph), mode=mode)
         logits = self.logits(y)[..., :h, :w]
+        if self.config.fusion == "spd":
+            return logits
         return torch.softmax(logits / self.config.temperature, dim=1)
 
 
@@ -149,7 +175,7 @@ def macs_per_megapixel(model: FusionNet, exposures: int = 2) -> float:
 
 def model_state(model: FusionNet, **extra) -> dict:
     """The model part of a checkpoint (also what a stand-alone model file holds)."""
-    return {"arch": ARCH_NAME, "net_config": model.config.to_dict(), "model": model.state_dict(), **extra}
+    return {"arch": model.config.arch, "net_config": model.config.to_dict(), "model": model.state_dict(), **extra}
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[FusionNet, dict]:
@@ -168,10 +194,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
         raise ModelError(f"{path}: not a readable HDRDesk model (truncated or another kind of file: {type(exc).__name__})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt:
         raise ModelError(f"{path}: not an HDRDesk model (no weights inside)")
-    if ckpt.get("arch") != ARCH_NAME:
-        raise ModelError(f"{path}: model architecture {ckpt.get('arch')!r} is not supported (expected {ARCH_NAME})")
+    if ckpt.get("arch") not in ARCHES:
+        raise ModelError(f"{path}: model architecture {ckpt.get('arch')!r} is not supported (expected one of {', '.join(ARCHES)})")
     try:
         config = NetConfig.from_dict(ckpt.get("net_config", {}))
+        if config.arch != ckpt["arch"]:
+            raise ValueError(f"net_config says {config.arch}")
         model = FusionNet(config)
         model.load_state_dict(ckpt["model"])
     except Exception as exc:

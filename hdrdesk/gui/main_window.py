@@ -42,7 +42,7 @@ from hdrdesk.gui.export_controller import ExportController
 from hdrdesk.gui.jobs import FusionOutput, GammaOutput, LoadOutput, MertensOutput, fusion_job, load_job
 from hdrdesk.gui.models_controller import ModelsController
 from hdrdesk.gui.overlay_controller import OverlayController
-from hdrdesk.gui.panels import METHOD_LABELS
+from hdrdesk.gui.panels import METHOD_LABELS, METHOD_NAMES
 from hdrdesk.gui.view_controller import ViewController
 from hdrdesk.gui.welcome import app_icon
 from hdrdesk.gui.window_layout import WindowLayout
@@ -385,7 +385,7 @@ class MainWindow(WindowLayout, QMainWindow):
     def fusion_options_changed(self) -> None:
         self._sync_fusion_settings()
         self._sync_method_menu()
-        cfg.put_state(self.settings, cfg.FUSION_STATE, fp.state())
+        cfg.put_state(self.settings, cfg.FUSION_STATE, self.fusion_panel.state())
         if self.session.can_fuse():
             self._fuse_timer.start()
 
@@ -438,7 +438,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.histogram_panel.histogram.set_histogram(out.histogram)
         self.size_label.setText(f"{res.image.shape[1]} × {res.image.shape[0]}")
         self.set_device(res.device, res.method)
-        how = f"network “{res.model_name}”" if res.method == "cnn" else "Mertens"
+        how = f"network “{res.model_name}”" if res.method == "cnn" else METHOD_NAMES.get(res.method, res.method)
         self.show_status(f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
         self.viewer.main.placeholder = ""
         self.update_actions()

@@ -31,7 +31,9 @@ from hdrdesk.gui.imaging import COLORMAPS, DEFAULT_COLORMAP, colormap_lut
 from hdrdesk.gui.overlays import OVERLAYS, overlay_kind
 
 #: How the fusion methods of :data:`hdrdesk.core.fusion.METHODS` are named in the window.
-METHOD_LABELS = {"cnn": "Network (CNN)", "mertens": "Mertens (classic)"}
+METHOD_LABELS = {"cnn": "Network (CNN)", "mertens": "Mertens (classic)", "fmmef": "FMMEF (classic)"}
+#: ... and in running text ("Fused · network", "MEF-SSIM 0.97 (network)").
+METHOD_NAMES = {"cnn": "network", "mertens": "Mertens", "fmmef": "FMMEF"}
 #: Methods that use the network's model and working size (the others ignore them).
 NETWORK_METHODS = ("cnn",)
 
@@ -507,7 +509,7 @@ class QualityPanel(QWidget):
         text = "n/a" if score is None else f"{score:.3f}"
         dim = style.TEXT_DIM
         if which == "result":
-            name = "network" if self._method == "cnn" else "Mertens"
+            name = METHOD_NAMES.get(self._method, self._method)
             self.result_label.setText(f"<b>MEF-SSIM {text}</b> <span style='color:{dim}'>({name}, at {long_side} px)</span>")
             if error:
                 self.result_label.setToolTip(error)
@@ -521,4 +523,5 @@ class QualityPanel(QWidget):
             if abs(a - b) < 5e-4:
                 self.note.setText("The network and Mertens score the same on this scene")
             else:
-                self.note.setText(f"{'The network' if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")
+                ours = "The network" if self._method == "cnn" else METHOD_NAMES.get(self._method, self._method)
+                self.note.setText(f"{ours if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")

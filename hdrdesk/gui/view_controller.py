@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QComboBox
 
 from hdrdesk.gui import settings as cfg
+from hdrdesk.gui.panels import METHOD_NAMES
 
 if TYPE_CHECKING:
     from hdrdesk.gui.main_window import MainWindow
@@ -123,7 +124,7 @@ class ViewController(QObject):
             return ""
         t = self.base_target()
         if t == "result":
-            return "Fused · network" if out.result.method == "cnn" else "Fused · Mertens"
+            return f"Fused · {METHOD_NAMES.get(out.result.method, out.result.method)}"
         return f"Exposure {t + 1}: {out.result.frames[t].path.name}"
 
     def base_target(self) -> str | int:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from hdrdesk.gui.analysis_panels import HistogramPanel, InspectorPanel
 from hdrdesk.gui.filmstrip import FilmstripPanel
 from hdrdesk.gui.notify import NotificationArea
-from hdrdesk.gui.panels import FusionPanel, OverlayPanel
+from hdrdesk.gui.panels import METHOD_NAMES, NETWORK_METHODS, FusionPanel, OverlayPanel
 from hdrdesk.gui.viewer import ViewerArea
 from hdrdesk.gui.welcome import WelcomeView
 
@@ -165,7 +165,8 @@ class WindowLayout:
     # ------------------------------------------------------------ status bar
     def set_device(self, device: str, method: str | None = None) -> None:
         text = self.device_text(device)
-        self.device_label.setText(text if method != "mertens" else f"{text} · Mertens on CPU")
+        classic = method is not None and method not in NETWORK_METHODS
+        self.device_label.setText(f"{text} · {METHOD_NAMES.get(method, method)} on CPU" if classic else text)
 
     @staticmethod
     def device_text(device: str) -> str:

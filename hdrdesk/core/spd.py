@@ -1,0 +1,134 @@
+"""Structural patch decomposition fusion in torch: FMMEF's operator, differentiable, with learned weights.
+
+FMMEF (Li, Ma, Yong, Zhang, IEEE TIP 2020) splits every patch of every exposure
+into signal strength, structure and mean intensity, keeps the strongest signal,
+mixes structures by contrast (``c^p``) and mean intensities by well-exposedness,
+over several scales. ``../docs/fmmef.md`` and :mod:`hdrdesk.core.fmmef` (the fast
+numpy/OpenCV implementation the app runs) state it in full.
+
+This module is its torch twin, for training: the same operator on
+``(B, K, C, H, W)`` tensors, where the network's two logit maps per exposure
+modulate the two weights FMMEF fixes by rule:
+
+- detail: ``w_k = c_max c_k^(p-1) m_k / sum_j (c_j^p m_j + 1e-12)`` with ``m_k = exp(detail_logit_k)``
+  (at every scale, the logit map resized to that scale);
+- base (mean intensity at the coarsest scale): ``v_k = (a_k m'_k + 1e-12) / sum_j (a_j m'_j + 1e-12)``
+  with ``m'_k = exp(base_logit_k)``.
+
+Zero logits give FMMEF exactly (tests check both implementations against the
+authors' reference outputs). Gradients flow to the logits only; signal strengths
+depend on the inputs alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-12
+LOGIT_CLAMP = 12.0
+
+
+def spd_levels(h: int, w: int) -> int:
+    """Number of intermediate scales: ``floor(log2(min(h, w))) - 5``, at least 0 below 64 px."""
+    return max(0, int(math.floor(math.log2(max(1, min(h, w))))) - 5)
+
+
+def _box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Mean over the (2r+1)^2 window clipped to the image, on (N, C, H, W)."""
+    return F.avg_pool2d(x, 2 * r + 1, stride=1, padding=r, count_include_pad=False)
+
+
+def _resize(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, K, h, w) -> (B, K, H, W), bilinear with half-pixel centres (cv2.INTER_LINEAR's convention)."""
+    if tuple(m.shape[-2:]) == tuple(size):
+        return m
+    return F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+
+
+def _exposedness(x: torch.Tensor) -> torch.Tensor:
+    return (2.0 / math.pi) * torch.atan(20.0 * torch.where(x <= 0.5, x, 1.0 - x))
+
+
+def _laplacian_abs(x: torch.Tensor) -> torch.Tensor:
+    """|3x3 Laplacian| with replicated borders, on (B, K, H, W)."""
+    b, k, h, w = x.shape
+    xp = F.pad(x.reshape(b * k, 1, h, w), (1, 1, 1, 1), mode="replicate")
+    kern = x.new_tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    return F.conv2d(xp, kern).abs().view(b, k, h, w)
+
+
+def _detail(y: torch.Tensor, r: int, p: float, detail_logits: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One scale's detail ``D`` (B, C, H, W) and the local means ``mu`` (B, K, H, W) passed down.
+
+    ``y``: (B, K, C, H, W) with C = 3 (finest, RGB) or 1 (grey).
+    """
+    b, k, c, h, w = y.shape
+    flat = y.reshape(b, k * c, h, w)
+    mean_c = _box_mean(flat, r).view(b, k, c, h, w)
+    mean_sq = _box_mean(flat * flat, r).view(b, k, c, h, w)
+    mu = mean_c.mean(dim=2)  # (B, K, H, W)
+    var = (mean_sq.sum(dim=2) - c * mu * mu) / c
+    R = 2 * r + 1
+    strength = torch.sqrt(var.clamp_min(0.0)) * math.sqrt(c * R * R) + EPS
+    c_max = strength.amax(dim=1, keepdim=True)
+    num = strength.pow(p - 1.0)
+    den_terms = strength.pow(p)
+    if detail_logits is not None:
+        m = torch.exp(_resize(detail_logits, (h, w)).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
+        num = num * m
+        den_terms = den_terms * m
+    weight = c_max * num / (den_terms + EPS).sum(dim=1, keepdim=True)  # (B, K, H, W)
+    mean_w = _box_mean(weight, r)
+    mean_mu_w = _box_mean(mu * weight, r)
+    detail = (mean_w.unsqueeze(2) * y).sum(dim=1) - mean_mu_w.sum(dim=1, keepdim=True)  # (B, C, H, W)
+    return detail, mu
+
+
+def _upsample_box(g: torch.Tensor, size: tuple[int, int], r: int) -> torch.Tensor:
+    """Put ``g`` on the even grid of ``size`` and fill in by normalised box filtering."""
+    b, c = g.shape[:2]
+    z = g.new_zeros((b, c, *size))
+    z[:, :, 0::2, 0::2] = g
+    t = g.new_zeros((1, 1, *size))
+    t[:, :, 0::2, 0::2] = 1.0
+    return _box_mean(z, r) / _box_mean(t, r)
+
+
+def spd_fuse(
+    y: torch.Tensor,
+    detail_logits: torch.Tensor | None = None,
+    base_logits: torch.Tensor | None = None,
+    radius: int = 4,
+    p: float = 4.0,
+    clip: bool = True,
+) -> torch.Tensor:
+    """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
+
+    ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule).
+    ``clip=False`` returns the raw result (it overshoots [0, 1] by design).
+    """
+    if y.dim() != 5:
+        raise ValueError(f"expected (B, K, C, H, W), got {tuple(y.shape)}")
+    h, w = y.shape[-2:]
+    levels = spd_levels(h, w)
+    details = []
+    d0, mu = _detail(y, radius, p, detail_logits)
+    details.append(d0)
+    cur = mu[..., 0::2, 0::2]
+    for _ in range(levels):
+        d, mu = _detail(cur.unsqueeze(2), radius, p, detail_logits)
+        details.append(d)
+        cur = mu[..., 0::2, 0::2]
+    # coarsest scale: detail plus the well-exposedness-weighted base
+    d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, detail_logits)
+    a = _laplacian_abs(cur) * _exposedness(cur)
+    if base_logits is not None:
+        a = a * torch.exp(_resize(base_logits, tuple(cur.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
+    v = (a + EPS) / (a + EPS).sum(dim=1, keepdim=True)
+    g = d_c + _box_mean(mu_c * v, radius).sum(dim=1, keepdim=True)
+    for d in reversed(details):
+        g = _upsample_box(g, tuple(d.shape[-2:]), radius) + d
+    return g.clamp(0.0, 1.0) if clip else g
