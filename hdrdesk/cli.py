@@ -13,33 +13,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from hdrdesk.options import CliError, add_fusion_options as _add_fusion_options, fusion_options_from_args  # noqa: F401 (re-exported)
+
 SUBCOMMANDS = ("fuse", "batch", "eval", "info", "train", "finetune", "gui")
 GAMMA_VARIANT_CHOICES = ("variance", "gradient", "exposedness", "hybrid")  # hdrdesk.core.gamma.GAMMA_VARIANTS (not imported: torch)
-
-
-class CliError(Exception):
-    """Bad usage or input: one line on stderr, exit code 2."""
-
-
-def _add_fusion_options(p: argparse.ArgumentParser, with_output_format: bool = True, align_default: bool = True) -> None:
-    p.add_argument("--method", choices=("cnn", "mertens", "fmmef"), default="cnn", help="fusion method: the network (default), OpenCV's Mertens exposure fusion, or FMMEF (Li et al., TIP 2020)")
-    p.add_argument("--model", type=Path, default=None, metavar="PATH", help="model file (default: the shipped model)")
-    if align_default:
-        p.add_argument("--no-align", dest="align", action="store_false", help="do not align the frames (alignment is on by default)")
-    else:
-        p.add_argument(
-            "--align", dest="align", action="store_true",
-            help="align the frames first (off by default here: the evaluation data is pre-registered, and the anchor scores "
-            "were measured on the frames as shipped, without alignment)",
-        )
-        p.add_argument("--no-align", dest="align", action="store_false", help="do not align (the default here)")
-    p.set_defaults(align=align_default)
-    p.add_argument("--working-size", type=int, default=512, metavar="N", help="short side, in pixels, of the copy the network sees (default 512)")
-    p.add_argument("--device", default=None, metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
-    if with_output_format:
-        p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per channel for PNG/TIFF output (default 8; JPEG is always 8)")
-        p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
-        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
 TRAINING_COMMANDS = ("train", "finetune")
@@ -82,17 +59,9 @@ def build_parser(with_training: bool = True) -> argparse.ArgumentParser:
                    help="with --save-gamma: variance (default, as the shipped model was trained), gradient, exposedness or hybrid")
     p.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took on stderr")
 
-    p = sub.add_parser(
-        "batch", help="fuse every bracket folder under a folder",
-        description="Fuse every bracket folder under DIR into OUTDIR/<folder>.<ext>. A folder that fails is reported "
-        "(one line on stderr) and the others go on; exit code 1 if any failed, 0 otherwise.",
-        epilog="example: hdrdesk batch shoots/ -o fused/ --format jpg",
-    )
-    p.add_argument("folder", type=Path, metavar="DIR", help="a folder of bracket folders (or a single bracket folder)")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="output folder (created if missing)")
-    p.add_argument("--format", choices=("png", "tif", "jpg"), default="jpg", help="output format (default jpg)")
-    _add_fusion_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from hdrdesk.batch import add_batch_parser
+
+    add_batch_parser(sub)
 
     p = sub.add_parser(
         "eval", help="score fusion on a folder of scenes with MEF-SSIM",
@@ -139,20 +108,6 @@ def _print_alignment(alignment, align_on: bool) -> None:
     for info in alignment:
         if info.note != "reference":
             print(f"align: {info.describe()}", file=sys.stderr)
-
-
-def fusion_options_from_args(args: argparse.Namespace, keep_weights: bool):
-    """Check the shared fusion flags of ``fuse`` and ``batch`` and turn them into FusionOptions."""
-    from hdrdesk.core.fusion import FusionOptions
-
-    if args.model is not None and not args.model.is_file():
-        raise CliError(f"{args.model}: model file not found")
-    if not 1 <= args.quality <= 100:
-        raise CliError(f"--quality {args.quality}: must be 1-100")
-    return FusionOptions(
-        method=args.method, model_path=args.model, working_size=args.working_size,
-        align=args.align, device=args.device, keep_weights=keep_weights,
-    )
 
 
 def _export_options(args: argparse.Namespace):
@@ -346,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     parser = build_parser(with_training=argv[0] in TRAINING_COMMANDS or argv[0] in ("-h", "--help"))
     args = parser.parse_args(argv)
+    if args.command != "gui":
+        from hdrdesk.core.atomic import install_signal_cleanup
+
+        install_signal_cleanup()  # a 'kill' mid-write leaves no .NAME.*.tmp behind
     from hdrdesk.errors import Cancelled, HDRDeskError
 
     try:

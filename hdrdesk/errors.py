@@ -23,6 +23,11 @@ class Cancelled(HDRDeskError):
     """The job was cancelled by the user (or superseded by a newer request)."""
 
 
+class UserFolderUnavailable(HDRDeskError, OSError):
+    """The user data (or log) folder cannot be created or used. Also an OSError, so code
+    that already treats folder trouble as OSError keeps working; the app starts without it."""
+
+
 def is_expected(exc: BaseException) -> bool:
     """A problem the user can act on (bad input, unwritable output, memory): its message is enough, no traceback."""
     return isinstance(exc, (HDRDeskError, MemoryError, OSError))

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hdrdesk.core.io import atomic_write_bytes
-from hdrdesk.errors import ModelError
+from hdrdesk.errors import ModelError, UserFolderUnavailable
 from hdrdesk.paths import default_model_path, user_models_dir
 
 _NAME_RE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -49,11 +49,32 @@ def read_card(model_path: Path) -> dict:
         return {}
 
 
+def store_problem() -> str | None:
+    """Why the user's models are unavailable (their folder cannot be created), or None.
+
+    The app starts anyway, lists only the shipped model and should show this line
+    (e.g. in the status bar and the Models dialog) instead of the user's models."""
+    try:
+        user_models_dir()
+    except UserFolderUnavailable as exc:
+        return f"your models are unavailable: {exc}"
+    return None
+
+
 def list_models(folder: Path | None = None) -> list[ModelEntry]:
-    """The shipped default first, then the user's models by name."""
+    """The shipped default first, then the user's models by name (only the shipped one
+    when the user data folder cannot be created: see :func:`store_problem`)."""
     entries = [ModelEntry("default", default_model_path(), {"name": "default", "base": "shipped"}, read_only=True)]
-    folder = folder or user_models_dir()
-    for p in sorted(folder.glob("*.pt"), key=lambda q: q.stem.lower()):
+    if folder is None:
+        try:
+            folder = user_models_dir()
+        except UserFolderUnavailable:
+            return entries
+    try:
+        found = list(folder.glob("*.pt"))
+    except OSError:  # unreadable folder: nothing to list
+        return entries
+    for p in sorted(found, key=lambda q: q.stem.lower()):
         if p.is_file() and not p.name.startswith("."):
             entries.append(ModelEntry(p.stem, p, read_card(p)))
     return entries

@@ -31,24 +31,32 @@ def icon_path() -> Path:
     return resource_path("icons", "hdrdesk.png")
 
 
+def _ensure_folder(path: Path, what: str) -> Path:
+    """Create ``path`` if needed; :class:`UserFolderUnavailable` (one clear line) if that fails."""
+    from hdrdesk.errors import UserFolderUnavailable
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # HOME read-only or a file, XDG_DATA_HOME=/proc/x ...
+        raise UserFolderUnavailable(f"{what} {path} cannot be created ({exc.strerror or exc})") from None
+    return path
+
+
 def user_data_dir() -> Path:
-    """User data (fine-tuned models, runs); never inside the bundle."""
+    """User data (fine-tuned models, runs); never inside the bundle.
+
+    Raises :class:`hdrdesk.errors.UserFolderUnavailable` when the folder cannot be created.
+    """
     import platformdirs
 
-    path = Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)), "user data folder")
 
 
 def user_models_dir() -> Path:
-    path = user_data_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(user_data_dir() / "models", "user data folder")
 
 
 def user_log_dir() -> Path:
     import platformdirs
 
-    path = Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)), "log folder")

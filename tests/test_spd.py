@@ -39,9 +39,15 @@ def test_zero_logits_reproduce_fmmef_reference(case: str, dtype: torch.dtype) ->
 
 
 def test_levels_rule() -> None:
+    from hdrdesk.core.fmmef import fmmef_shapes
+
     assert spd_levels(512, 335) == 3  # floor(log2(335)) - 5
     assert spd_levels(64, 64) == 1
     assert spd_levels(63, 100) == 0 and spd_levels(8, 8) == 0
+    assert spd_levels(512, 335, extra_levels=1) == 4
+    assert spd_levels(4, 4, extra_levels=5) == 2  # never below a 1-pixel coarsest scale
+    for h, w, extra in ((512, 335, 0), (512, 335, 1), (40, 70, 2), (4, 4, 5)):
+        assert len(fmmef_shapes(h, w, extra)) == spd_levels(h, w, extra) + 2  # finest + intermediates + coarsest
 
 
 def test_base_logit_pulls_brightness_toward_that_exposure() -> None:
@@ -79,3 +85,76 @@ def test_identical_frames_fuse_to_that_frame() -> None:
     f = torch.rand(1, 1, 3, 70, 90) * 0.6 + 0.2
     out = spd_fuse(torch.cat([f, f, f], dim=1))
     assert (out - f[:, 0]).abs().mean() < 0.02
+
+
+def _bracket(k: int = 3, h: int = 70, w: int = 90, seed: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    scene = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0), 2.0) * 1.5
+    return [(np.clip(scene * 2.0 ** (e - 1), 0, 1) * 255 + 0.5).astype(np.uint8) for e in range(k)]
+
+
+@pytest.mark.parametrize("extra_levels", [0, 1])
+def test_torch_twin_equals_the_app_operator_with_logits(extra_levels: int) -> None:
+    from hdrdesk.core.fmmef import fmmef_fuse
+
+    frames = _bracket()
+    logits = torch.randn(1, 3, 2, 11, 7, generator=torch.Generator().manual_seed(0)) * 2
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    twin = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=extra_levels)[0].permute(1, 2, 0).numpy()
+    app = fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]], extra_levels=extra_levels)
+    assert np.abs(twin - app).max() < 1e-4
+    if extra_levels:
+        assert np.abs(app - fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]])).max() > 1e-3
+
+
+def test_training_objective_fuses_what_the_app_fuses() -> None:
+    from hdrdesk.core.fusion import fuse_spd
+    from hdrdesk.core.model import FusionNet, NetConfig
+    from hdrdesk.training.objective import network_input
+
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32, extra_levels=1)).eval()
+    for prm in net.head.parameters():
+        torch.nn.init.normal_(prm, 0.0, 0.1)  # non-zero logits
+    frames = _bracket()
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    with torch.no_grad():
+        lg = net(network_input(x, 32))
+        assert lg.abs().max() > 1e-3
+        twin = spd_fuse(x, lg[:, :, 0], lg[:, :, 1], extra_levels=1)[0].permute(1, 2, 0).numpy()
+    app = fuse_spd(net, frames)
+    assert np.abs(twin - app).max() < 1e-3
+
+
+def test_fusion_pipeline_runs_v2_networks_with_weight_maps() -> None:
+    from hdrdesk.core.fusion import FusionOptions, fuse_frames, fuse_spd
+    from hdrdesk.core.io import Frame
+    from hdrdesk.core.model import FusionNet, NetConfig
+
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32)).eval()
+    for prm in net.head.parameters():
+        torch.nn.init.normal_(prm, 0.0, 0.1)
+    frames = _bracket(k=3, h=64, w=80)
+    bracket = [Frame(path=Path(f"f{i}.png"), data=f) for i, f in enumerate(frames)]
+    result = fuse_frames(bracket, FusionOptions(align=False), model=net)
+    assert result.method == "cnn" and result.image.shape == (64, 80, 3)
+    assert np.abs(result.image - fuse_spd(net, frames)).max() < 1e-6
+    assert result.weights.shape == (3, 64, 80)
+    assert np.allclose(result.weights.sum(axis=0), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_torch_fusion_path_equals_the_opencv_path_on_cpu_tensors(dtype) -> None:
+    """The GPU path (network and decomposition as torch ops) checked where CI can run it: on CPU tensors."""
+    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
+    from hdrdesk.core.model import FusionNet, NetConfig
+
+    torch.manual_seed(0)
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32, extra_levels=1)).eval()
+    for prm in net.head.parameters():
+        torch.nn.init.normal_(prm, 0.0, 0.1)
+    frames = _bracket()
+    if dtype == np.uint16:
+        frames = [f.astype(np.uint16) * 257 for f in frames]
+    assert np.abs(fuse_spd_torch(net, frames, "cpu") - fuse_spd(net, frames)).max() < 1e-3

@@ -26,6 +26,7 @@ def add_training_commands(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="run folder: last.pt, best.pt, log.csv")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in an --out folder that holds a run (its checkpoints and log are replaced), and replace an existing --export file")
     p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, mps")
     p.add_argument("--export", type=Path, default=None, metavar="PATH", help="also write the best model as a stand-alone model file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (JSON value), e.g. --set w_mefssim=0")
@@ -64,12 +65,69 @@ def _progress_printer(total: int):
     return bar, on_event
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from hdrdesk.training.config import TrainConfig
-    from hdrdesk.training.loop import export_model, train
+def _field_defaults() -> dict:
+    from dataclasses import MISSING, fields
 
-    cfg = TrainConfig.from_file(args.recipe) if args.recipe else TrainConfig()
-    if args.recipe:  # paths in a recipe are relative to the repository root (the recipe's grandparent)
+    from hdrdesk.training.config import TrainConfig
+
+    out = {}
+    for f in fields(TrainConfig):
+        out[f.name] = f.default_factory() if f.default_factory is not MISSING else f.default  # type: ignore[misc]
+    return out
+
+
+def parse_override(item: str, defaults: dict) -> tuple[str, object]:
+    """``KEY=VALUE`` of ``--set``: VALUE is JSON (strings may be bare), checked against the field's type."""
+    from hdrdesk.errors import InputError
+
+    key, eq, value = item.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise InputError(f"--set {item}: expected KEY=VALUE, e.g. --set w_mefssim=0")
+    if key not in defaults:
+        raise InputError(f"--set {item}: unknown config field {key!r} (fields: {', '.join(sorted(defaults))})")
+    default = defaults[key]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value  # a bare string
+    if isinstance(default, bool):
+        ok, want = isinstance(parsed, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = isinstance(parsed, int) and not isinstance(parsed, bool), "an integer"
+    elif isinstance(default, float):
+        ok, want = isinstance(parsed, (int, float)) and not isinstance(parsed, bool), "a number"
+        parsed = float(parsed) if ok else parsed
+    elif isinstance(default, list):
+        ok, want = isinstance(parsed, list), "a JSON list, e.g. [1, 2]"
+    elif default is None:  # optional text (a path)
+        parsed = None if value in ("", "null") else value
+        ok, want = True, "text"
+    else:
+        parsed, ok, want = value, True, "text"
+    if not ok:
+        raise InputError(f"--set {item}: {key} needs {want}")
+    return key, parsed
+
+
+def build_config(args: argparse.Namespace):
+    """TrainConfig from --recipe, then the flags, then --set; every mistake is a one-line InputError."""
+    from hdrdesk.errors import InputError
+    from hdrdesk.training.config import TrainConfig
+
+    cfg = TrainConfig()
+    if args.recipe:
+        if not args.recipe.is_file():
+            raise InputError(f"{args.recipe}: recipe not found")
+        try:
+            cfg = TrainConfig.from_dict(json.loads(args.recipe.read_text()))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{args.recipe}: recipe cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        except ValueError as exc:  # JSON syntax, unknown keys
+            raise InputError(f"{args.recipe}: not a valid recipe ({str(exc).splitlines()[0]})") from None
+        except TypeError as exc:
+            raise InputError(f"{args.recipe}: not a valid recipe ({exc})") from None
+        # paths in a recipe are relative to the repository root (the recipe's grandparent)
         base = args.recipe.resolve().parent.parent.parent
         cfg.data = [str((base / d).resolve()) if not Path(d).is_absolute() else d for d in cfg.data]
         if cfg.val_scenes and not Path(cfg.val_scenes).is_absolute():
@@ -79,20 +137,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     for key, val in (("val_scenes", args.val_scenes), ("gamma", args.gamma), ("init", args.init), ("steps", args.steps), ("lr", args.lr), ("out", args.out), ("device", args.device)):
         if val is not None:
             setattr(cfg, key, str(val) if isinstance(val, Path) else val)
+    defaults = _field_defaults()
     for item in args.set:
-        key, _, value = item.partition("=")
-        if not hasattr(cfg, key):
-            raise ValueError(f"--set: unknown config field {key!r}")
-        setattr(cfg, key, json.loads(value) if value[:1] in "[{0123456789-tfn\"" else value)
+        key, value = parse_override(item, defaults)
+        setattr(cfg, key, value)
+    return cfg
+
+
+def _check_export_path(path: Path, overwrite: bool) -> None:
+    from hdrdesk.core.io import probe_writable
+    from hdrdesk.errors import OutputError
+
+    if path.is_dir():
+        raise OutputError(f"{path}: --export is a folder (give a file name, e.g. model.pt)")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist")
+    probe_writable(path.parent, path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from hdrdesk.training.loop import check_config, export_model, train
+
+    cfg = build_config(args)
+    check_config(cfg)
+    if args.export is not None:  # fail now, not after the training
+        _check_export_path(args.export, args.overwrite)
     bar, on_event = _progress_printer(cfg.steps)
-    result = train(cfg, on_event=on_event, resume=args.resume)
-    bar.close()
+    try:
+        result = train(cfg, on_event=on_event, resume=args.resume, overwrite=args.overwrite)
+    finally:
+        bar.close()  # an error then prints on a line of its own, not after the bar
     print(f"run folder: {result.out_dir}  step {result.step}  best validation MEF-SSIM: {result.best_score}")
     if args.export and result.best_path:
         from hdrdesk.core.model import load_model
 
         model, card = load_model(result.best_path)
-        export_model(args.export, model, {"name": cfg.name, "scores": card.get("scores"), "config": cfg.to_dict(), "step": card.get("step")})
+        export_model(args.export, model, {"name": cfg.name, "scores": card.get("scores"), "config": cfg.to_dict(), "step": card.get("step")},
+                     overwrite=args.overwrite)
         print(f"exported {args.export}")
     return 0
 
@@ -101,8 +184,14 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from hdrdesk.training.finetune import FinetuneRequest, run_finetune
 
     req = FinetuneRequest(folders=[str(f) for f in args.folders], init=args.init, steps=args.steps, lr=args.lr, gamma=args.gamma, name=args.name, device=args.device)
+    if req.steps < 1:
+        from hdrdesk.errors import InputError
+
+        raise InputError(f"--steps {req.steps}: must be at least 1")
     bar, on_event = _progress_printer(req.steps)
-    outcome = run_finetune(req, on_event=on_event)
-    bar.close()
+    try:
+        outcome = run_finetune(req, on_event=on_event)
+    finally:
+        bar.close()
     print(outcome.summary())
     return 0

@@ -108,10 +108,18 @@ def finetune_config(req: FinetuneRequest) -> TrainConfig:
         data=list(req.folders), val_scenes=None, val_fraction=req.val_fraction, crop=req.crop,
         frames_per_batch=req.frames_per_batch, gamma=req.gamma or starting_model_gamma(init), gamma_window=req.gamma_window,
         gamma_alpha=req.gamma_alpha, init=init, steps=req.steps, lr=req.lr, schedule="constant", warmup=0,
-        device=req.device or "auto", out=req.out_dir or str(user_data_dir() / "runs" / name),
+        device=req.device or "auto", out=req.out_dir or str(_fresh_run_dir(user_data_dir() / "runs", name)),
         val_every=req.val_every or req.steps, name=name, log_every=req.log_every or max(1, min(10, req.steps // 20 or 1)),
         val_max_side=req.val_max_side, threads=req.threads, seed=req.seed,
     )
+
+
+def _fresh_run_dir(root: Path, name: str) -> Path:
+    """``root/name``, or ``root/name-2``... when that already holds a run (never replaced silently)."""
+    cand, i = root / name, 2
+    while cand.exists():
+        cand, i = root / f"{name}-{i}", i + 1
+    return cand
 
 
 RUN_INFO = "finetune.json"  # in the run folder: the starting model's scores and the split, for resume

@@ -8,6 +8,7 @@ DistributedDataParallel (gloo on CPU, NCCL on GPUs) with no code changes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -26,7 +27,7 @@ from hdrdesk.core.device import pick_device
 from hdrdesk.core.gamma import GammaParams
 from hdrdesk.core.io import atomic_write_bytes
 from hdrdesk.core.model import ARCHES, FusionNet, NetConfig, load_model
-from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError
+from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError, OutputError
 from hdrdesk.tasks import TaskState, null_task
 from hdrdesk.training.config import TrainConfig
 from hdrdesk.training.data import CropSampler, DataReport, WholeSceneSampler, discover_scenes, load_scenes, load_scenes_rgb, read_scene_list
@@ -107,12 +108,15 @@ def _set_rng_state(sampler: CropSampler, st: dict) -> None:
 def initial_model(cfg: TrainConfig) -> FusionNet:
     if cfg.init == "scratch":
         if cfg.fusion == "spd":
-            return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size))
+            return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size,
+                                       extra_levels=max(0, cfg.extra_levels)))
         return FusionNet(NetConfig(widths=tuple(cfg.widths)))
     from hdrdesk.paths import default_model_path
 
     path = default_model_path() if cfg.init == "default" else Path(cfg.init)
     model, _ = load_model(path)
+    if model.config.fusion == "spd" and cfg.extra_levels >= 0 and cfg.extra_levels != model.config.extra_levels:
+        model.config = dataclasses.replace(model.config, extra_levels=cfg.extra_levels)  # same weights, deeper decomposition
     return model
 
 
@@ -153,6 +157,119 @@ def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[li
     return train_sc, val_sc
 
 
+
+RUN_FILES = ("last.pt", "best.pt", "log.csv")  # what a run folder holds (what a new run would replace)
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot train (one-line :class:`InputError`), before any work."""
+    from hdrdesk.core.gamma import GAMMA_VARIANTS
+
+    def need(ok: bool, what: str, value) -> None:
+        if not ok:
+            raise InputError(f"{what} (got {value!r})")
+
+    def is_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_num(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    need(is_int(cfg.steps) and cfg.steps >= 1, "steps must be at least 1", cfg.steps)
+    need(is_int(cfg.crop) and cfg.crop >= 16, "crop must be at least 16 pixels", cfg.crop)
+    need(is_int(cfg.frames_per_batch) and cfg.frames_per_batch >= 2, "frames_per_batch must be at least 2", cfg.frames_per_batch)
+    need(is_int(cfg.max_exposures) and cfg.max_exposures >= 2, "max_exposures must be at least 2", cfg.max_exposures)
+    need(is_int(cfg.max_side) and cfg.max_side >= cfg.crop, "max_side must be at least the crop size", cfg.max_side)
+    need(is_num(cfg.lr) and cfg.lr > 0, "lr must be a positive number", cfg.lr)
+    need(is_num(cfg.lr_min) and cfg.lr_min >= 0, "lr_min must be a number >= 0", cfg.lr_min)
+    need(is_int(cfg.warmup) and cfg.warmup >= 0, "warmup must be 0 or more steps", cfg.warmup)
+    need(is_int(cfg.val_every) and cfg.val_every >= 1, "val_every must be at least 1", cfg.val_every)
+    need(is_int(cfg.log_every) and cfg.log_every >= 1, "log_every must be at least 1", cfg.log_every)
+    need(is_int(cfg.threads) and cfg.threads >= 0, "threads must be 0 (default) or more", cfg.threads)
+    for name in ("pair_prob", "whole_prob", "val_fraction"):
+        v = getattr(cfg, name)
+        need(is_num(v) and 0 <= v <= 1, f"{name} must be between 0 and 1", v)
+    need(is_num(cfg.scale_min) and 0 < cfg.scale_min <= 1, "scale_min must be in (0, 1]", cfg.scale_min)
+    need(cfg.gamma in GAMMA_VARIANTS, f"gamma must be one of {', '.join(GAMMA_VARIANTS)}", cfg.gamma)
+    need(cfg.schedule in ("cosine", "constant"), "schedule must be cosine or constant", cfg.schedule)
+    need(isinstance(cfg.widths, list) and len(cfg.widths) >= 2 and all(is_int(w) and w > 0 for w in cfg.widths),
+         "widths must be a list of positive integers", cfg.widths)
+    need(isinstance(cfg.val_tracks, list) and set(cfg.val_tracks) <= {"pair", "seq"}, "val_tracks must list pair and/or seq", cfg.val_tracks)
+    need(isinstance(cfg.whole_size, list) and len(cfg.whole_size) == 2 and all(is_int(v) and v >= 16 for v in cfg.whole_size),
+         "whole_size must be two sizes of at least 16", cfg.whole_size)
+    need(cfg.fusion in ("pyramid", "spd"), "fusion must be pyramid or spd", cfg.fusion)
+    need(is_int(cfg.net_working_size) and cfg.net_working_size >= 16, "net_working_size must be at least 16", cfg.net_working_size)
+    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit"):
+        v = getattr(cfg, name)
+        need(is_num(v) and v >= 0, f"{name} must be a number >= 0", v)
+
+
+def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
+    """Check and create the run folder before any work; returns the folders created (to
+    remove again if the run fails before writing anything).
+
+    A folder holding a run is only continued (``resume``) or replaced (``overwrite``),
+    never silently overwritten; a resume with nothing to resume creates nothing.
+    """
+    from hdrdesk.core.io import probe_writable
+
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: run folder (--out) is not a folder")
+    if resume:
+        if not (out / "last.pt").is_file():
+            raise InputError(f"{out / 'last.pt'}: nothing to resume")
+    elif out.is_dir():
+        held = [n for n in RUN_FILES if (out / n).exists()]
+        if held and not overwrite:
+            raise OutputError(f"{out}: holds a run ({', '.join(held)}); pass --resume or --overwrite")
+    created: list[Path] = []
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        created.append(probe)
+        probe = probe.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: run folder cannot be created ({exc.strerror or exc})") from None
+    try:
+        probe_writable(out)
+    except OutputError:
+        remove_empty_folders(created)
+        raise
+    if overwrite and not resume:
+        for n in RUN_FILES:
+            (out / n).unlink(missing_ok=True)
+    return created
+
+
+def remove_empty_folders(created: list[Path]) -> None:
+    for folder in created:  # innermost first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def truncate_log(log_csv: Path, step: int) -> None:
+    """Keep the log's rows up to ``step`` (the checkpoint resumed from): rows a killed run
+    wrote after its last checkpoint are written again by the resumed run."""
+    if not log_csv.is_file():
+        return
+    lines = log_csv.read_text().splitlines(keepends=True)
+    keep = lines[:1]
+    for line in lines[1:]:
+        if not line.endswith("\n"):  # cut off mid-write
+            continue
+        try:
+            row_step = int(line.split(",", 1)[0])
+        except ValueError:
+            continue
+        if row_step <= step:
+            keep.append(line)
+    if len(keep) != len(lines):
+        atomic_write_bytes(log_csv, "".join(keep).encode(), overwrite=True)
+
+
 # ------------------------------------------------------------------ the loop
 
 
@@ -170,8 +287,26 @@ def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: tor
     opt.step()
 
 
-def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallback | None = None, resume: bool = False) -> TrainResult:
-    """Train (or fine-tune) a model as ``cfg`` says. See module doc."""
+def train(
+    cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallback | None = None, resume: bool = False, overwrite: bool = False
+) -> TrainResult:
+    """Train (or fine-tune) a model as ``cfg`` says. See module doc.
+
+    The run folder ``cfg.out`` must not hold a run unless ``resume`` (continue it) or
+    ``overwrite`` (start afresh); a run that fails before writing anything leaves no folder.
+    """
+    check_config(cfg)
+    created = prepare_run_folder(Path(cfg.out), resume, overwrite) if _dist()[1] == 0 else []
+    try:
+        return _train(cfg, task, on_event, resume)
+    except BaseException:
+        out = Path(cfg.out)
+        if created and out.is_dir() and not any(out.iterdir()):
+            remove_empty_folders(created)
+        raise
+
+
+def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | None, resume: bool) -> TrainResult:
     from hdrdesk.training.validate import Validator
 
     task = task or null_task()
@@ -189,11 +324,11 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
         device = pick_device(cfg.device)
     main = rank == 0
     out = Path(cfg.out)
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
 
+    model = initial_model(cfg).to(device)
+    cfg.fusion = model.config.fusion  # what the data and objective must suit: the model decides (fine-tuning a v2 model)
     task.report(0.0, "Reading brackets")
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
@@ -203,7 +338,6 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
                           whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
-    model = initial_model(cfg).to(device)
     model.train()
     opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
     start, best = 0, None
@@ -217,6 +351,8 @@ def train(cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallba
         start, best = int(ck["step"]), ck.get("best_score")
         if "rng" in ck:
             _set_rng_state(sampler, ck["rng"])
+        if main:
+            truncate_log(out / "log.csv", start)
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)

@@ -135,7 +135,8 @@ class SPDObjective:
         from hdrdesk.core.spd import spd_fuse
 
         logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
-        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1])  # (B, 3, H, W)
+        extra = getattr(getattr(model, "module", model).config, "extra_levels", 0)
+        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra)  # (B, 3, H, W)
         gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)
         terms: dict[str, torch.Tensor] = {}

@@ -52,13 +52,17 @@ def fmmef_levels(height: int, width: int) -> int:
     return max(0, int(math.floor(math.log2(short))) - 5)
 
 
-def fmmef_shapes(height: int, width: int) -> list[tuple[int, int]]:
+def fmmef_shapes(height: int, width: int, extra_levels: int = 0) -> list[tuple[int, int]]:
     """(h, w) of every scale, finest first: full resolution, the intermediate scales, the coarsest.
 
     Each is the previous one decimated by ``[0::2, 0::2]``: ``((h + 1) // 2, (w + 1) // 2)``.
+    ``extra_levels``: intermediate scales beyond the published rule (HDRDesk's learned fusion
+    decomposes deeper than FMMEF; 0 is FMMEF). Never below a 1-pixel coarsest scale.
     """
+    levels = fmmef_levels(height, width) + max(0, int(extra_levels))
+    levels = min(levels, max(0, int(math.floor(math.log2(max(1, min(int(height), int(width))))))))
     shapes = [(int(height), int(width))]
-    for _ in range(fmmef_levels(height, width) + 1):
+    for _ in range(levels + 1):
         h, w = shapes[-1]
         shapes.append(((h + 1) // 2, (w + 1) // 2))
     return shapes
@@ -71,6 +75,7 @@ def fmmef_fuse(
     base_logits: Sequence[np.ndarray] | None = None,
     radius: int = 4,
     p: float = 4.0,
+    extra_levels: int = 0,
     task: TaskState | None = None,
 ) -> np.ndarray:
     """Fuse ``images`` (K >= 1, darkest first; HxWx3 RGB or HxW grey; uint8, uint16 or float in [0, 1]).
@@ -80,7 +85,7 @@ def fmmef_fuse(
     multiplies exposure k's detail weight at that scale / its base weight at the coarsest
     scale (logits are clipped to +-50 first). ``task``: progress and cancellation (checked once per strip).
     """
-    return fmmef_fuse_into(images, np.float32, detail_logits=detail_logits, base_logits=base_logits, radius=radius, p=p, task=task)
+    return fmmef_fuse_into(images, np.float32, detail_logits=detail_logits, base_logits=base_logits, radius=radius, p=p, extra_levels=extra_levels, task=task)
 
 
 def fmmef_fuse_into(
@@ -91,6 +96,7 @@ def fmmef_fuse_into(
     base_logits: Sequence[np.ndarray] | None = None,
     radius: int = 4,
     p: float = 4.0,
+    extra_levels: int = 0,
     task: TaskState | None = None,
     strip_pixels: int = STRIP_PIXELS,
 ) -> np.ndarray:
@@ -108,7 +114,7 @@ def fmmef_fuse_into(
         if maps is not None and (len(maps) != k or any(np.ndim(m) != 2 or 0 in np.shape(m) for m in maps)):
             raise ValueError(f"{name}: one non-empty 2-D map per exposure ({k})")
     h, w = frames[0].shape[:2]
-    shapes = fmmef_shapes(h, w)
+    shapes = fmmef_shapes(h, w, extra_levels)
     n_scales = len(shapes)
     logits = None if detail_logits is None else [_clip_logit(m) for m in detail_logits]
 

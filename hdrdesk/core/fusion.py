@@ -213,28 +213,68 @@ def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None) -> np.ndarray:
-    """Fuse RGB frames (uint8/uint16/float32 [0, 1], darkest first) with a v2 network: its logits
-    drive the structural patch decomposition. Returns float32 RGB in [0, 1].
-
-    The one path for the app, the CLI, evaluation and training validation.
+def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dtype=np.float32) -> np.ndarray:
+    """Fuse RGB (or grey) frames (uint8/uint16/float32 in [0, 1], darkest first) with a v2 network:
+    it sees the bracket's luma at its working size and predicts a detail and a base logit map per
+    exposure, which drive FMMEF's structural patch decomposition (:func:`hdrdesk.core.fmmef.fmmef_fuse_into`,
+    whose torch twin :func:`hdrdesk.core.spd.spd_fuse` trains it). Returns HxWx3 (HxW for grey) in
+    ``out_dtype``. The one path for the app, the CLI, evaluation and training validation.
     """
-    from hdrdesk.core.spd import spd_fuse
-    import torch
+    from hdrdesk.core.fmmef import fmmef_fuse_into
 
     task = task or null_task()
     size = getattr(model.config, "working_size", 0) or 256
-    task.report(0.45, "Predicting weights")
+    task.report(0.05, "Predicting weights")
     logits = predict_spd_logits(model, spd_working_luma(images, size), device)
-    task.report(0.65, "Fusing")
+    task.report(0.2, "Fusing")
+    return fmmef_fuse_into(
+        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        extra_levels=getattr(model.config, "extra_levels", 0), task=task.sub(0.2, 1.0)
+    )
+
+
+def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarray:
+    """:func:`fuse_spd` as torch ops on ``device`` (the GPU path): one transfer in (the frames in their
+    own integer type), the network, the decomposition (:func:`hdrdesk.core.spd.spd_fuse`), one transfer
+    out. Float32 RGB (or grey) in [0, 1]; a test checks it against the OpenCV path on CPU tensors."""
+    import torch
+
+    from hdrdesk.core.spd import spd_fuse
+    from hdrdesk.training.objective import network_input
+
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    scale = 1.0 / (255.0 if images[0].dtype == np.uint8 else 65535.0 if images[0].dtype == np.uint16 else 1.0)
     with torch.inference_mode():
-        stack = np.stack([_to_unit_float(f, np.empty(f.shape, np.float32)) if f.dtype != np.float32 else f for f in images])
-        x = torch.from_numpy(stack)
+        x = torch.from_numpy(np.stack(images)).to(dev).float() * scale
         x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
-        lg = torch.from_numpy(logits)[None]
-        out = spd_fuse(x, lg[:, :, 0], lg[:, :, 1])[0]
-    out = out.permute(1, 2, 0).numpy() if out.shape[0] == 3 else np.repeat(out[0].numpy()[..., None], 3, axis=2)
-    return np.ascontiguousarray(out, dtype=np.float32)
+        rgb = x if x.shape[2] == 3 else x.expand(-1, -1, 3, -1, -1)
+        logits = model(network_input(rgb, getattr(model.config, "working_size", 0) or 256))
+        out = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
+        out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
+        return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
+
+
+def spd_weight_maps(luma_low: np.ndarray, logits: np.ndarray, shape: tuple[int, int], radius: int = 4, p: float = 4.0) -> np.ndarray:
+    """What each exposure contributes, for overlays: its share of structure at the network's working
+    resolution, ``m_k c_k^p / sum_j m_j c_j^p`` (signal strength ``c`` of the 9x9 patches of the luma
+    ``luma_low`` (K, h, w), ``m = exp(detail logit)``), lifted bilinearly to ``shape`` (H, W).
+    (K, H, W) float32, summing to 1 over K."""
+    k, wh, ww = luma_low.shape
+    h, w = shape
+    luma = luma_low
+    ksize = (2 * radius + 1, 2 * radius + 1)
+    share = np.empty((k, wh, ww), np.float64)
+    for i in range(k):
+        y = luma[i].astype(np.float64)
+        mu = cv2.boxFilter(y, -1, ksize, borderType=cv2.BORDER_REFLECT_101)
+        var = np.maximum(cv2.boxFilter(y * y, -1, ksize, borderType=cv2.BORDER_REFLECT_101) - mu * mu, 0.0)
+        share[i] = p / 2.0 * np.log(var + 1e-8) + np.clip(logits[i, 0], -50, 50)
+    share = np.exp(share - share.max(axis=0, keepdims=True))
+    share /= share.sum(axis=0, keepdims=True)
+    out = np.empty((k, h, w), np.float32)
+    for i in range(k):
+        out[i] = share[i].astype(np.float32) if (wh, ww) == (h, w) else cv2.resize(share[i].astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def lift_weights(
@@ -469,6 +509,7 @@ class PreparedBracket:
     cb: np.ndarray | None = None  # fused chroma planes (cnn)
     cr: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    keep_frames: bool = True  # False: the frames' pixels go once fused (CLI, batch)
 
 
 def prepare_fusion(
@@ -489,8 +530,8 @@ def prepare_fusion(
     t0 = time.perf_counter()
     given = frames
     frames = list(frames)
-    if not keep_frames and options.method != "mertens" and isinstance(given, list):
-        given.clear()
+    if not keep_frames and isinstance(given, list):
+        given.clear()  # the caller's list: an original replaced by its aligned copy can go at once
     alignment: list[AlignInfo]
     if options.align:
         task.report(0.0, "Aligning")
@@ -505,15 +546,25 @@ def prepare_fusion(
     prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings)
     if options.method in ("mertens", "fmmef"):  # they work on the frames themselves
         return prep
+    # The network path converts in finish_fusion: what it needs depends on the model
+    # (v2 networks fuse the colour frames, v1 networks luma and chroma planes).
+    prep.keep_frames = keep_frames
+    return prep
+
+
+def _convert_for_pyramid(prep: PreparedBracket, task) -> None:
+    """v1 networks: full-resolution luma, its working-resolution copy and fused chroma; frames
+    dropped unless kept."""
     task.report(0.3, "Preparing exposures")
     t1 = time.perf_counter()
-    wh, ww = working_shape(h, w, options.working_size)
-    if not keep_frames:
+    h, w = prep.shape
+    wh, ww = working_shape(h, w, prep.options.working_size)
+    frames = prep.frames
+    if not prep.keep_frames:
         prep.frames = []
     prep.ys, prep.luma_low, prep.cb, prep.cr = _luma_and_chroma(frames, (wh, ww), task)
     del frames
-    timings["prepare"] = time.perf_counter() - t1
-    return prep
+    prep.timings["prepare"] = time.perf_counter() - t1
 
 
 def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model=None, out_dtype=np.float32) -> FusionResult:
@@ -546,6 +597,10 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     else:
         net, card, dev = get_model(options.model_path, options.device)
         name = card.get("name") or (Path(options.model_path).stem if options.model_path else "default")
+    if is_spd_model(net):
+        return _finish_spd(prep, net, str(name), dev, task, out_dtype)
+    if prep.ys is None:
+        _convert_for_pyramid(prep, task)
     t1 = time.perf_counter()
     task.report(0.45, "Predicting weights")
     luma_low = prep.luma_low
@@ -575,6 +630,46 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
     task.report(1.0, "Done")
     return FusionResult(image, weights, prep.frames, prep.alignment, "cnn", str(name), str(dev), timings)
+
+
+def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> FusionResult:
+    """v2 network: learned weights in FMMEF's structural patch decomposition (see :func:`fuse_spd`)."""
+    t0 = time.perf_counter()
+    images = [f.data for f in prep.frames]
+    if str(dev) != "cpu":  # GPU: the whole fusion on the device, one transfer in and one out
+        task.report(0.3, "Fusing on " + str(dev))
+        image = fuse_spd_torch(net, images, dev)
+        if np.dtype(out_dtype) != np.float32:
+            from hdrdesk.core.io import to_uint
+
+            image = to_uint(image, 8 if np.dtype(out_dtype) == np.uint8 else 16)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        prep.timings["fuse"] = time.perf_counter() - t0
+        prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
+        frames = prep.frames if prep.keep_frames else []
+        return FusionResult(image, None, frames, prep.alignment, "cnn", name, str(dev), prep.timings)
+    size = getattr(net.config, "working_size", 0) or 256
+    task.report(0.3, "Predicting weights")
+    luma_low = spd_working_luma(images, size)
+    logits = predict_spd_logits(net, luma_low, dev)
+    prep.timings["network"] = time.perf_counter() - t0
+    weights = spd_weight_maps(luma_low, logits, prep.shape) if prep.options.keep_weights else None
+    from hdrdesk.core.fmmef import fmmef_fuse_into
+
+    t1 = time.perf_counter()
+    task.report(0.4, "Fusing")
+    image = fmmef_fuse_into(
+        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        extra_levels=getattr(net.config, "extra_levels", 0), task=task.sub(0.4, 1.0),
+    )
+    del images
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    prep.timings["fuse"] = time.perf_counter() - t1
+    prep.timings["total"] = sum(v for k, v in prep.timings.items() if k != "total")
+    frames = prep.frames if prep.keep_frames else []
+    return FusionResult(image, weights, frames, prep.alignment, "cnn", name, str(dev), prep.timings)
 
 
 def _finish_fmmef(prep: PreparedBracket, task, out_dtype) -> FusionResult:

@@ -45,6 +45,7 @@ class NetConfig:
     prior_sigma: float = 0.2
     fusion: str = "pyramid"  # pyramid (v1: softmax weights) | spd (v2: detail and base logits)
     working_size: int = 0  # short side the network sees; 0: the caller's (FusionOptions.working_size)
+    extra_levels: int = 0  # spd: decomposition scales beyond FMMEF's rule
 
     @property
     def arch(self) -> str:
@@ -64,6 +65,7 @@ class NetConfig:
             prior_sigma=float(d.get("prior_sigma", 0.2)),
             fusion=str(d.get("fusion", "pyramid")),
             working_size=int(d.get("working_size", 0)),
+            extra_levels=int(d.get("extra_levels", 0)),
         )
 
 

@@ -31,9 +31,12 @@ EPS = 1e-12
 LOGIT_CLAMP = 12.0
 
 
-def spd_levels(h: int, w: int) -> int:
-    """Number of intermediate scales: ``floor(log2(min(h, w))) - 5``, at least 0 below 64 px."""
-    return max(0, int(math.floor(math.log2(max(1, min(h, w))))) - 5)
+def spd_levels(h: int, w: int, extra_levels: int = 0) -> int:
+    """Number of intermediate scales: ``floor(log2(min(h, w))) - 5`` (FMMEF's rule), at least 0 below
+    64 px, plus ``extra_levels`` (never below a 1-pixel coarsest scale); as :func:`hdrdesk.core.fmmef.fmmef_shapes`."""
+    short = max(1, min(h, w))
+    levels = max(0, int(math.floor(math.log2(short))) - 5) + max(0, int(extra_levels))
+    return min(levels, int(math.floor(math.log2(short))))
 
 
 def _box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -104,16 +107,18 @@ def spd_fuse(
     radius: int = 4,
     p: float = 4.0,
     clip: bool = True,
+    extra_levels: int = 0,
 ) -> torch.Tensor:
     """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
 
     ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule).
-    ``clip=False`` returns the raw result (it overshoots [0, 1] by design).
+    ``clip=False`` returns the raw result (it overshoots [0, 1] by design). ``extra_levels``: scales
+    beyond FMMEF's rule (deeper decomposition keeps large-scale contrast; HDRDesk's default uses it).
     """
     if y.dim() != 5:
         raise ValueError(f"expected (B, K, C, H, W), got {tuple(y.shape)}")
     h, w = y.shape[-2:]
-    levels = spd_levels(h, w)
+    levels = spd_levels(h, w, extra_levels)
     details = []
     d0, mu = _detail(y, radius, p, detail_logits)
     details.append(d0)
