@@ -16,6 +16,7 @@ from typing import Sequence
 from hdrdesk.options import CliError, add_fusion_options as _add_fusion_options, fusion_options_from_args  # noqa: F401 (re-exported)
 
 SUBCOMMANDS = ("fuse", "batch", "eval", "info", "train", "finetune", "gui")
+GAMMA_VARIANT_CHOICES = ("variance", "gradient", "exposedness", "hybrid")  # hdrdesk.core.gamma.GAMMA_VARIANTS (not imported: torch)
 
 
 TRAINING_COMMANDS = ("train", "finetune")
@@ -46,7 +47,16 @@ def build_parser(with_training: bool = True) -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="exposures (JPEG/PNG/TIFF or camera RAW) or a folder of them; any order")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file: .png, .tif/.tiff or .jpg/.jpeg")
     _add_fusion_options(p)
-    p.add_argument("--save-weights", type=Path, default=None, metavar="DIR", help="also write each exposure's weight map as a 16-bit PNG into DIR")
+    p.add_argument(
+        "--save-weights", type=Path, default=None, metavar="DIR",
+        help="also write each exposure's weight map as a 16-bit PNG into DIR (OUTSTEM_weight_I_FRAMESTEM.png, I from 1 darkest first)",
+    )
+    p.add_argument(
+        "--save-gamma", type=Path, default=None, metavar="DIR",
+        help="also write each exposure's gamma detail map as a 16-bit PNG into DIR (OUTSTEM_gamma-VARIANT_I_FRAMESTEM.png)",
+    )
+    p.add_argument("--gamma", choices=GAMMA_VARIANT_CHOICES, default=None, metavar="VARIANT",
+                   help="with --save-gamma: variance (default, as the shipped model was trained), gradient, exposedness or hybrid")
     p.add_argument("-v", "--verbose", action="store_true", help="print the time each stage took on stderr")
 
     from hdrdesk.batch import add_batch_parser
@@ -120,11 +130,28 @@ def output_profile(args: argparse.Namespace, frames) -> bytes:
     return output_icc(args.output_profile, frames)
 
 
+def _export_options(args: argparse.Namespace):
+    """What ``fuse`` writes: the image and, with --save-weights/--save-gamma, the maps (hdrdesk.export's names and rules)."""
+    from hdrdesk.export import ExportOptions
+
+    gamma_params = None
+    if args.save_gamma is not None:  # core.gamma needs torch and kornia: only when gamma maps are asked for
+        from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GammaParams
+
+        gamma_params = GammaParams.for_window(args.gamma or DEFAULT_GAMMA_VARIANT)
+    return ExportOptions(
+        path=args.output, bits=args.bits, quality=args.quality, overwrite=args.overwrite,
+        weights=args.save_weights is not None and args.method == "cnn", weights_dir=args.save_weights,
+        gamma=args.save_gamma is not None, gamma_dir=args.save_gamma, gamma_params=gamma_params,
+    )
+
+
 def cmd_fuse(args: argparse.Namespace) -> int:
     import time
 
     from hdrdesk.core.fusion import ModelPreloader
-    from hdrdesk.core.io import check_output_path, expand_inputs
+    from hdrdesk.core.io import expand_inputs
+    from hdrdesk.export import check_targets, map_targets, prepare_map_folder
 
     from hdrdesk.core.raw import prefer_raw
 
@@ -132,27 +159,35 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     inputs, notes = prefer_raw(expand_inputs(args.images))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    check_output_path(args.output, inputs, args.overwrite)
-    if args.save_weights is not None and args.save_weights.exists() and not args.save_weights.is_dir():
-        raise CliError(f"{args.save_weights}: --save-weights must be a folder")
-    options = fusion_options_from_args(args, keep_weights=args.save_weights is not None)
+    if args.gamma is not None and args.save_gamma is None:
+        raise CliError("--gamma needs --save-gamma DIR")
+    export = _export_options(args)
+    for folder, option in ((args.save_weights, "--save-weights"), (args.save_gamma, "--save-gamma")):
+        if folder is not None:
+            prepare_map_folder(folder, option)
+    # every file this run would write is checked now, before any work: an input, the output or an
+    # existing file is never replaced by a map (map names carry the frame's index, so they never collide)
+    weights, gammas = map_targets(export, inputs)
+    check_targets([args.output, *weights, *gammas], inputs, args.overwrite)
+    options = fusion_options_from_args(args, keep_weights=export.weights)
     options.validate()
     # torch takes ~1.3 s to import: do it (and load the model) while the frames decode and align
     preload = ModelPreloader(args.model, args.device, fast_switch=True) if args.method == "cnn" else None
     try:
-        return _fuse_and_write(args, inputs, options, preload, t0)
+        return _fuse_and_write(args, inputs, options, export, preload, t0)
     finally:
         if preload is not None:
             preload.release()
 
 
-def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: float) -> int:
+def _fuse_and_write(args: argparse.Namespace, inputs, options, export, preload, t0: float) -> int:
     import time
 
     import numpy as np
 
     from hdrdesk.core.fusion import finish_fusion, prepare_fusion
     from hdrdesk.core.io import load_bracket, write_image
+    from hdrdesk.export import write_maps
 
     frames = load_bracket(inputs)
     t_load = time.perf_counter()
@@ -160,8 +195,9 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     reference_exif = frames[n_frames // 2].exif_bytes  # the middle exposure's EXIF goes into the output
     icc = output_profile(args, frames)
     _print_colour(frames)
-    # without --save-weights the frames' pixels are not needed once converted: prepare_fusion empties the list
-    prep = prepare_fusion(frames, options, keep_frames=args.save_weights is not None)
+    maps = export.weights or export.gamma
+    # without maps the frames' pixels are not needed once converted: prepare_fusion empties the list
+    prep = prepare_fusion(frames, options, keep_frames=maps)
     _print_alignment(prep.alignment, options.align)
     t_prep = time.perf_counter()
     if preload is not None:
@@ -175,15 +211,24 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
     image, weights, fused_frames = result.image, result.weights, result.frames
     h, w = image.shape[:2]
     result.image = result.weights = None  # type: ignore[assignment]
+    if maps:  # the maps are named in fused (darkest-first) order: check those exact names again
+        from hdrdesk.export import check_targets, map_targets
+
+        w_names, g_names = map_targets(export, [f.path for f in fused_frames], weights is not None)
+        check_targets([args.output, *w_names, *g_names], inputs, args.overwrite)
+    existed = args.output.exists()
     from hdrdesk.core.color_profiles import convert_from_srgb
 
     image = convert_from_srgb(image, icc)  # the fused image is sRGB
     write_image(args.output, image, bits=args.bits, quality=args.quality, exif=reference_exif, overwrite=args.overwrite, consume=True, icc=icc)
     del image
-    if args.save_weights is not None and weights is not None:
-        args.save_weights.mkdir(parents=True, exist_ok=True)
-        for frame, wmap in zip(fused_frames, weights):
-            write_image(args.save_weights / f"weight_{frame.path.stem}.png", wmap, bits=16, overwrite=True)
+    if maps:
+        try:
+            write_maps(weights, fused_frames, export)
+        except BaseException:
+            if not existed:  # a run that fails leaves nothing behind
+                args.output.unlink(missing_ok=True)
+            raise
     t_end = time.perf_counter()
     if getattr(args, "verbose", False):
         stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
@@ -197,6 +242,8 @@ def _fuse_and_write(args: argparse.Namespace, inputs, options, preload, t0: floa
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from hdrdesk.info import collect_info
+
     info = collect_info(args.model, args.device)
     if args.json:
         print(json.dumps(info, indent=1))
@@ -204,61 +251,6 @@ def cmd_info(args: argparse.Namespace) -> int:
         for k, v in info.items():
             print(f"{k:>14}: {v}")
     return 0
-
-
-def collect_info(model_path: Path | None = None, device: str | None = None) -> dict:
-    """Versions, device and model: what ``hdrdesk info`` prints and the app logs at start."""
-    import platform
-
-    import cv2
-    import numpy
-    import torch
-
-    from hdrdesk import __version__
-    from hdrdesk.core.device import describe_device, pick_device
-    from hdrdesk.paths import default_model_path
-
-    qt = _qt_version()
-    dev = pick_device(device)
-    info = {
-        "hdrdesk": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "frozen": bool(getattr(sys, "frozen", False)),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "opencv": cv2.__version__,
-        "pyside6": qt,
-        "qt_platform": os.environ.get("QT_QPA_PLATFORM", "(default)"),
-        "device": describe_device(dev),
-    }
-    path = model_path or default_model_path()
-    try:
-        from hdrdesk.core.model import count_parameters, load_model
-
-        model, card = load_model(path)
-        info["model"] = f"{card.get('name', Path(path).stem)} ({path})"
-        info["model_params"] = count_parameters(model)
-        if "scores" in card:
-            info["model_scores"] = card["scores"]
-    except Exception as exc:
-        info["model"] = f"unavailable: {exc}"
-    return info
-
-
-def _qt_version() -> str:
-    """PySide6's version without importing it (``info`` stays Qt-free)."""
-    mod = sys.modules.get("PySide6")
-    if mod is not None:
-        return str(getattr(mod, "__version__", "?"))
-    from importlib import metadata
-
-    for dist in ("PySide6-Essentials", "PySide6"):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return "not installed"
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

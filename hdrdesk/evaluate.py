@@ -24,15 +24,16 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from hdrdesk.core.fusion import FusionOptions, fuse_frames, fuse_mertens, prepare_fusion
-from hdrdesk.core.io import Frame, harmonise, list_images, read_frame
-from hdrdesk.errors import Cancelled, HDRDeskError, InputError
+from hdrdesk.core.io import Frame, harmonise, list_images, read_frame, to_uint
+from hdrdesk.errors import Cancelled, HDRDeskError, InputError, user_message
+from hdrdesk.scenes import bracket_folders, manifest_pair, read_scene_list  # noqa: F401  (read_scene_list: part of this module's API)
 from hdrdesk.tasks import TaskState, null_task
 
 TRACKS = ("seq", "pair")
@@ -58,26 +59,6 @@ class SceneScore:
 # ------------------------------------------------------------------ scenes
 
 
-def read_scene_list(spec: str | os.PathLike | Iterable[str] | None) -> list[str] | None:
-    """Scene names from a file (one per line, ``#`` comments) or a comma-separated string; None: all."""
-    if spec is None:
-        return None
-    if not isinstance(spec, (str, os.PathLike)):
-        return [str(s).strip() for s in spec if str(s).strip()]
-    path = Path(spec)
-    if path.is_file():
-        names = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.append(line.rstrip("/").split("/")[-1])
-        return names
-    text = str(spec)
-    if "," not in text and (os.sep in text or text.endswith(".txt")):
-        raise InputError(f"{text}: scene list file not found")
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
 def list_scenes(root: str | os.PathLike, scenes: Sequence[str] | str | os.PathLike | None = None) -> list[Path]:
     """Scene folders under ``root`` (sorted), or the named ones (in the order given)."""
     root = Path(root)
@@ -85,7 +66,7 @@ def list_scenes(root: str | os.PathLike, scenes: Sequence[str] | str | os.PathLi
         raise InputError(f"{root}: not a folder")
     names = read_scene_list(scenes) if not isinstance(scenes, list) else scenes
     if names is None:
-        found = sorted(p for p in root.iterdir() if p.is_dir() and list_images(p))
+        found = bracket_folders(root, include_root=False)
         if not found:
             raise InputError(f"{root}: holds no scene folders with images")
         return found
@@ -106,40 +87,18 @@ def scene_files(scene_dir: str | os.PathLike, track: str = "seq") -> list[Path]:
         raise InputError(f"{scene_dir}: needs at least two exposures (found {len(files)})")
     if track == "seq":
         return files
-    pair = _manifest_pair(scene_dir)
+    pair = manifest_pair(scene_dir)
     if pair is not None:
         return [scene_dir / pair[0], scene_dir / pair[1]]
     return [files[0], files[-1]]
-
-
-def _manifest_pair(scene_dir: Path) -> tuple[str, str] | None:
-    path = scene_dir / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable manifest ({exc})") from None
-    pair = manifest.get("mefb_pair") if isinstance(manifest, dict) else None
-    if not isinstance(pair, dict) or not pair.get("under") or not pair.get("over"):
-        return None
-    under, over = str(pair["under"]), str(pair["over"])
-    for name in (under, over):
-        if not (scene_dir / name).is_file():
-            raise InputError(f"{path}: mefb_pair names {name}, which is not in the folder")
-    return under, over
 
 
 # ------------------------------------------------------------------ scoring
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
-    """Float [0, 1] -> uint8 rounded half up (the anchors' convention); 16 bit -> 8 bit likewise."""
-    if img.dtype == np.uint8:
-        return img
-    if img.dtype == np.uint16:
-        return ((img.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return np.floor(np.clip(img, 0.0, 1.0).astype(np.float64) * 255.0 + 0.5).astype(np.uint8)
+    """Float [0, 1], 16 or 8 bit -> uint8 rounded to nearest (the engine's one quantiser, :func:`hdrdesk.core.io.to_uint`)."""
+    return to_uint(img, 8)
 
 
 def gray8(img: np.ndarray) -> np.ndarray:
@@ -218,13 +177,11 @@ def evaluate_scenes(
                     res.error = "score is not a number (negative at some scale)"
             except Cancelled:
                 raise
-            except HDRDeskError as exc:
-                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, str(exc))
-            except MemoryError:
-                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, "out of memory")
             except Exception as exc:  # noqa: BLE001 - e.g. the metric's "image too small"; one scene must not stop the rest
-                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, f"{folder}: {msg}")
+                msg = user_message(exc)
+                if not isinstance(exc, HDRDeskError):
+                    msg = f"{folder}: {msg}"
+                res = SceneScore(folder.name, track, names, float("nan"), time.perf_counter() - t0, msg)
             out.append(res)
             if on_scene is not None:
                 on_scene(res)

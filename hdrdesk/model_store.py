@@ -201,3 +201,17 @@ def export_model_file(path: Path, dest: Path) -> Path:
     buf = io.BytesIO()
     torch.save(ckpt, buf)
     return atomic_write_bytes(dest, buf.getvalue(), overwrite=True)
+
+
+def unique_name(base: str, folder: Path | None = None) -> str:
+    """``base`` made safe, with ``-2``, ``-3``... appended until no stored model has that name."""
+    try:
+        base = safe_name(base)
+    except Exception:  # noqa: BLE001 - a name with nothing usable in it
+        base = "fine-tuned"
+    taken = {e.name.lower() for e in list_models(folder)}
+    name, i = base, 2
+    while name.lower() in taken:
+        name = f"{base}-{i}"
+        i += 1
+    return name

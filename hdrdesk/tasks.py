@@ -7,12 +7,12 @@ and listens to progress through a callback), the CLI (tqdm) and tests.
 from __future__ import annotations
 
 import threading
-import time
-from typing import Callable
+from typing import Any, Callable
 
 from hdrdesk.errors import Cancelled
 
 ProgressCallback = Callable[[float, str], None]
+PartialCallback = Callable[[Any], None]
 
 
 class TaskState:
@@ -20,14 +20,16 @@ class TaskState:
 
     Jobs call :meth:`report` (fraction in [0, 1] and a short message) and
     :meth:`check` at safe points; ``check`` raises :class:`Cancelled` after
-    :meth:`cancel` and blocks while paused.
+    :meth:`cancel` and blocks while paused. :meth:`publish` hands a partial
+    result (a training event, a preview) to whoever listens, while the job goes on.
     """
 
-    def __init__(self, on_progress: ProgressCallback | None = None) -> None:
+    def __init__(self, on_progress: ProgressCallback | None = None, on_partial: PartialCallback | None = None) -> None:
         self._cancel = threading.Event()
         self._running = threading.Event()
         self._running.set()
         self._on_progress = on_progress
+        self._on_partial = on_partial
         self.progress = 0.0
         self.message = ""
 
@@ -66,6 +68,11 @@ class TaskState:
             self._on_progress(self.progress, self.message)
         self.check()
 
+    def publish(self, value: Any) -> None:
+        """Hand a partial result to the listener (the GUI gets it as JobRunner.partial); no-op without one."""
+        if self._on_partial is not None:
+            self._on_partial(value)
+
     def sub(self, start: float, end: float) -> "SubTask":
         """A view that maps [0, 1] progress of a sub-step to [start, end]."""
         return SubTask(self, start, end)
@@ -87,6 +94,9 @@ class SubTask:
     def report(self, fraction: float, message: str = "") -> None:
         self.parent.report(self.start + (self.end - self.start) * fraction, message)
 
+    def publish(self, value: Any) -> None:
+        self.parent.publish(value)
+
     def sub(self, start: float, end: float) -> "SubTask":
         return SubTask(self, start, end)
 
@@ -94,13 +104,3 @@ class SubTask:
 def null_task() -> TaskState:
     """A task state nobody listens to (for calls without progress)."""
     return TaskState()
-
-
-class Stopwatch:
-    """Tiny helper for timing stages in logs."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-
-    def __call__(self) -> float:
-        return time.perf_counter() - self.t0

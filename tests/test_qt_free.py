@@ -50,7 +50,10 @@ def _imports_in_fresh_interpreter(modules: list[str], extra: str = "") -> dict:
 
 
 def test_core_cli_batch_evaluate_do_not_import_qt():
-    mods = _core_modules() + ["hdrdesk.cli", "hdrdesk.batch", "hdrdesk.evaluate", "hdrdesk.tasks", "hdrdesk.errors", "hdrdesk.paths"]
+    mods = _core_modules() + [
+        "hdrdesk.cli", "hdrdesk.batch", "hdrdesk.evaluate", "hdrdesk.tasks", "hdrdesk.errors", "hdrdesk.paths",
+        "hdrdesk.session", "hdrdesk.export", "hdrdesk.scenes", "hdrdesk.info", "hdrdesk.model_store",
+    ]
     assert "hdrdesk.core.fusion" in mods and "hdrdesk.core.io" in mods
     # the parser with every subcommand registered (training's hook included)
     res = _imports_in_fresh_interpreter(mods, extra="from hdrdesk.cli import build_parser\nbuild_parser()\n")

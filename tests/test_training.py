@@ -208,3 +208,34 @@ def test_whole_scene_batches_have_the_whole_size(data_root):
     scenes = load_scenes(discover_scenes([data_root]), 512)
     sampler = CropSampler(scenes, 48, 4, 3, 0.5, 0.5, 0, whole_prob=1.0, whole_size=(32, 48))
     assert sampler.sample().shape[-2:] == (32, 48)
+
+
+def test_finetune_command_runs_saves_a_model_and_keeps_the_starting_models_objective(data_root, tmp_path, capsys, monkeypatch):
+    """``hdrdesk finetune`` in the normal test run: a tiny run through the real command line."""
+    from hdrdesk.cli import main
+    from hdrdesk.paths import user_models_dir
+    from hdrdesk.training import finetune
+
+    seen = {}
+    real = finetune.finetune_config
+
+    def spy(req):
+        cfg = real(req)
+        seen["gamma"] = cfg.gamma
+        cfg.crop, cfg.frames_per_batch, cfg.threads, cfg.val_max_side = 48, 4, 1, 64
+        return cfg
+
+    monkeypatch.setattr(finetune, "finetune_config", spy)
+    code = main(["finetune", str(data_root), "--steps", "2", "--name", "tiny-tune", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert seen["gamma"] == finetune.starting_model_gamma("default") == "variance"  # the shipped model's card
+    assert "fine-tuned model: tiny-tune" in out and "validation MEF-SSIM: before" in out
+    saved = [p for p in user_models_dir().iterdir() if p.suffix == ".pt"]
+    assert [p.stem for p in saved] == ["tiny-tune"]
+    import json
+
+    assert json.loads(saved[0].with_suffix(".json").read_text())["gamma"] == "variance"  # the card says which objective
+    code = main(["finetune", str(tmp_path / "missing")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not found" in err and "Traceback" not in err

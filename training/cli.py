@@ -41,7 +41,7 @@ def add_training_commands(sub) -> None:
     p.add_argument("--init", default="default", metavar="default|PATH", help="model to start from (default: the shipped model)")
     p.add_argument("--steps", type=int, default=200, metavar="N", help="steps (default 200)")
     p.add_argument("--lr", type=float, default=2e-4, help="constant learning rate (default 2e-4)")
-    p.add_argument("--gamma", choices=GAMMA_VARIANTS, default="hybrid")
+    p.add_argument("--gamma", choices=GAMMA_VARIANTS, default=None, help="gamma variant of the loss (default: the starting model's, from its card)")
     p.add_argument("--name", default=None, help="name of the new model (default: finetune-DATE)")
     p.add_argument("--device", default=None, metavar="D")
     p.set_defaults(func=cmd_finetune)

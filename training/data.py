@@ -8,7 +8,6 @@ folder of shots, grouped into brackets by EXIF capture time (see
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import torch
 
 from hdrdesk.core.io import Frame, list_images, order_frames, read_frame
 from hdrdesk.errors import InputError
+from hdrdesk.scenes import bracket_folders, manifest_pair, read_scene_list  # noqa: F401  (read_scene_list: used by the loop and scripts)
 
 
 @dataclass
@@ -48,20 +48,18 @@ class DataReport:
         return text
 
 
-def read_scene_list(path: str | Path) -> list[str]:
-    return [l.strip() for l in Path(path).read_text().splitlines() if l.strip() and not l.startswith("#")]
-
-
-def _manifest_pair(folder: Path, files: list[Path]) -> tuple[int, int] | None:
-    m = folder / "manifest.json"
-    if not m.is_file():
-        return None
+def _manifest_pair(folder: Path, files: list[Path], report: DataReport | None = None) -> tuple[int, int] | None:
+    """Indices into ``files`` of the manifest's under/over pair; a bad manifest is reported, not fatal."""
     try:
-        pair = json.loads(m.read_text()).get("mefb_pair")
-        names = [f.name for f in files]
-        return names.index(pair["under"]), names.index(pair["over"])
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        pair = manifest_pair(folder)
+    except InputError as exc:
+        if report is not None:
+            report.skipped.append(f"{exc} (pair track uses the darkest and brightest frames)")
         return None
+    names = [f.name for f in files]
+    if pair is None or pair[0] not in names or pair[1] not in names:
+        return None
+    return names.index(pair[0]), names.index(pair[1])
 
 
 def _capture_time(path: Path) -> datetime | None:
@@ -112,24 +110,21 @@ def discover_scenes(roots: Iterable[str | Path], exclude: Sequence[str] = (), on
         root = Path(root)
         if not root.is_dir():
             raise InputError(f"{root}: data folder not found")
-        subdirs = sorted(p for p in root.iterdir() if p.is_dir())
-        if subdirs:
-            candidates = subdirs
-        elif list_images(root):
-            candidates = [root]
-        else:
-            candidates = []
-        for folder in candidates:
+        for folder in bracket_folders(root):
             if folder.name in exclude or (only is not None and folder.name not in only):
                 continue
-            files = list_images(folder)
+            try:
+                files = list_images(folder)
+            except OSError as exc:
+                report.skipped.append(f"{folder.name}: cannot be read ({exc.strerror or exc})")
+                continue
             if not files:
                 continue
             if (folder / "manifest.json").is_file() or len(files) <= 12:
                 if len(files) < 2:
                     report.skipped.append(f"{folder.name}: a single frame")
                     continue
-                scenes.append(Scene(name=folder.name, files=files, pair=_manifest_pair(folder, files)))
+                scenes.append(Scene(name=folder.name, files=files, pair=_manifest_pair(folder, files, report)))
             else:
                 scenes.extend(group_mixed_folder(folder, report=report))
     return scenes

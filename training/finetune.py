@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from hdrdesk.core.gamma import GammaParams
+from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GAMMA_VARIANTS, GammaParams
 from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 from hdrdesk.training.config import TrainConfig
@@ -30,7 +30,7 @@ class FinetuneRequest:
     init: str = "default"  # default | model path
     steps: int = 200
     lr: float = 2e-4
-    gamma: str = "hybrid"
+    gamma: str | None = None  # None: the starting model's (its card's ``gamma``), see starting_model_gamma
     gamma_window: int = 11
     gamma_alpha: float = 0.5
     val_fraction: float = 0.25
@@ -78,6 +78,27 @@ class FinetuneOutcome:
         return "\n".join(lines)
 
 
+def starting_model_gamma(init: str | None) -> str:
+    """The gamma variant the starting model was trained with (its card), so fine-tuning and
+    Refine keep its objective; the shipped default when the card does not say."""
+    from hdrdesk.core.model import load_model
+    from hdrdesk.paths import default_model_path
+
+    path = default_model_path() if init in (None, "", "default") else Path(init)
+    try:
+        _, card = load_model(path)
+    except Exception:  # noqa: BLE001 - a bad model is reported by training itself
+        return DEFAULT_GAMMA_VARIANT
+    return gamma_from_card(card)
+
+
+def gamma_from_card(card: dict | None) -> str:
+    """The gamma variant a model card records (``gamma``, or its training config's), else the shipped default."""
+    card = card or {}
+    gamma = card.get("gamma") or (card.get("config") or {}).get("gamma")
+    return gamma if gamma in GAMMA_VARIANTS else DEFAULT_GAMMA_VARIANT
+
+
 def finetune_config(req: FinetuneRequest) -> TrainConfig:
     from hdrdesk.paths import user_data_dir
 
@@ -85,7 +106,7 @@ def finetune_config(req: FinetuneRequest) -> TrainConfig:
     init = req.init
     return TrainConfig(
         data=list(req.folders), val_scenes=None, val_fraction=req.val_fraction, crop=req.crop,
-        frames_per_batch=req.frames_per_batch, gamma=req.gamma, gamma_window=req.gamma_window,
+        frames_per_batch=req.frames_per_batch, gamma=req.gamma or starting_model_gamma(init), gamma_window=req.gamma_window,
         gamma_alpha=req.gamma_alpha, init=init, steps=req.steps, lr=req.lr, schedule="constant", warmup=0,
         device=req.device or "auto", out=req.out_dir or str(_fresh_run_dir(user_data_dir() / "runs", name)),
         val_every=req.val_every or req.steps, name=name, log_every=req.log_every or max(1, min(10, req.steps // 20 or 1)),
@@ -220,7 +241,7 @@ def refine_bracket(
     steps: int = 40,
     seconds: float = 20.0,
     lr: float = 3e-4,
-    gamma: GammaParams = GammaParams(),
+    gamma: GammaParams | None = None,
     score_size: int = 512,
     task: TaskState | None = None,
     on_event: Callable[[dict], None] | None = None,
@@ -230,13 +251,14 @@ def refine_bracket(
 
     The bracket's MEF-SSIM (at ``score_size`` short side) is measured before and after; a
     refinement that does not raise it is discarded and the original model returned.
+    ``gamma`` None: the objective's gamma from the model's card (``model.card``, when the
+    loader attached one), else the shipped default.
     """
-    from hdrdesk.core.pyramid import blend_torch  # noqa: F401  (imported by Objective too)
+    from hdrdesk.core.io import to_uint
     from hdrdesk.training.data import CropSampler, Scene
+    from hdrdesk.training.loop import make_optimizer, optimizer_step
     from hdrdesk.training.objective import Objective
-    from hdrdesk.training.validate import Validator, _Case, _to_uint8
-    from hdrdesk.core.color import rgb_to_ycbcr
-    from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
+    from hdrdesk.training.validate import Validator, make_case
 
     task = task or null_task()
     if len(frames_rgb) < 2:
@@ -246,14 +268,13 @@ def refine_bracket(
     for rgb in frames_rgb:
         h, w = rgb.shape[:2]
         s = min(1.0, score_size / min(h, w))
-        small.append(_to_uint8(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else rgb))
-    case = _Case("bracket", "seq", [rgb_to_ycbcr(x.astype(np.float32) / 255.0) for x in small], np.stack([rgb_to_gray_matlab(x) for x in small]))
-    scorer = Validator([], ())
-    scorer.working_size = score_size
+        small.append(to_uint(cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else rgb, 8))
+    case = make_case("bracket", "seq", small)
+    scorer = Validator([], (), working_size=score_size)  # the validation's scoring: the app's fusion path, 8-bit MEF-SSIM
 
     def score(m: torch.nn.Module) -> float:
         m.eval()
-        return mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(scorer.fuse_case(m, case))))
+        return scorer.score_case(m, case)
 
     before = score(model)
     t_train = time.perf_counter()  # ``seconds`` is the fine-tuning budget; scoring comes on top
@@ -264,8 +285,10 @@ def refine_bracket(
         raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
     sampler = CropSampler([Scene("bracket", [], None, luma_stack)], crop, 16, luma_stack.shape[0], 0.0, 0.7, 0)
     sampler.max_exposures = luma_stack.shape[0]
+    if gamma is None:
+        gamma = GammaParams.for_window(gamma_from_card(getattr(model, "card", None)))
     objective = Objective(gamma, 1.0, 1.0, 0.3)
-    opt = torch.optim.Adam(work.parameters(), lr=lr)
+    opt = make_optimizer(work, lr)  # the training loop's optimiser and step (gradient clipping included)
     done = 0
     for done in range(1, steps + 1):
         task.check()
@@ -273,9 +296,7 @@ def refine_bracket(
         loss, terms = objective(work, y)
         if not torch.isfinite(loss):
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(work, opt, loss, TrainConfig.grad_clip)
         task.report(done / steps, f"refining: step {done}/{steps}")
         if on_event:
             on_event({"type": "step", "step": done, "loss": float(loss.detach()), **terms})

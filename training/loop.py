@@ -273,6 +273,20 @@ def truncate_log(log_csv: Path, step: int) -> None:
 # ------------------------------------------------------------------ the loop
 
 
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimiser of training, fine-tuning and Refine (AdamW)."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float = 1.0) -> None:
+    """One step: gradients of ``loss``, clipped to norm ``grad_clip`` (0: no clipping), applied."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+
+
 def train(
     cfg: TrainConfig, task: TaskState | None = None, on_event: EventCallback | None = None, resume: bool = False, overwrite: bool = False
 ) -> TrainResult:
@@ -325,7 +339,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
     start, best = 0, None
     last_path, best_path = out / "last.pt", out / "best.pt"
     if resume:
@@ -342,7 +356,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    gamma = GammaParams(cfg.gamma, cfg.gamma_window, 1.5, cfg.gamma_alpha)
+    gamma = GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha)
     if model.config.fusion == "spd":
         objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size)
     else:
@@ -380,11 +394,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
                 loss, terms = objective(ddp_model, y)
                 if not torch.isfinite(loss):
                     raise TrainingError(f"loss became {float(loss.detach())} at step {step}; stopped and kept the last good weights")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                optimizer_step(model, opt, loss, cfg.grad_clip)
             except torch.cuda.OutOfMemoryError:
                 raise TrainingError("the GPU ran out of memory: lower frames per batch or crop size, or train on the CPU") from None
             if not all(torch.isfinite(p).all() for p in model.parameters()):

@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 import torch
 
-from hdrdesk.core.color import rgb_to_ycbcr
-from hdrdesk.core.fusion import fuse_luma_chroma, fuse_spd, is_spd_model, lift_weights, predict_weights, working_shape
-from hdrdesk.core.io import read_frame
+from hdrdesk.core.fusion import FusionOptions, finish_fusion, fuse_spd, is_spd_model, prepare_fusion
+from hdrdesk.core.io import ExposureInfo, Frame, read_frame, to_uint
 from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
 from hdrdesk.training.data import Scene
 
@@ -26,17 +25,23 @@ from hdrdesk.training.data import Scene
 class _Case:
     scene: str
     track: str
-    ycc: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    frames: list[Frame]  # the 8-bit frames that are fused (what the metric sees)
     gray: np.ndarray  # (K, H, W) uint8, the metric's inputs
-    rgb: list[np.ndarray]  # uint8 frames (v2 networks fuse colour)
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return (np.clip(img, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    return to_uint(img, 8)  # the engine's one quantiser
+
+
+def make_case(scene: str, track: str, rgb8: Sequence[np.ndarray]) -> _Case:
+    """A scoring case from 8-bit RGB frames (darkest first)."""
+    frames = [Frame(Path(f"{scene}/{i:02d}.png"), np.ascontiguousarray(x), ExposureInfo(), None) for i, x in enumerate(rgb8)]
+    return _Case(scene, track, frames, np.stack([rgb_to_gray_matlab(x) for x in rgb8]))
 
 
 class Validator:
-    """Scores models on a fixed set of (scene, track) cases."""
+    """Scores models on a fixed set of (scene, track) cases, fused by the app's own path
+    (:func:`hdrdesk.core.fusion.prepare_fusion` / :func:`~hdrdesk.core.fusion.finish_fusion`)."""
 
     def __init__(self, scenes: Sequence[Scene], tracks: Sequence[str] = ("pair", "seq"), max_side: int = 0, working_size: int = 512) -> None:
         self.working_size = working_size
@@ -56,21 +61,18 @@ class Validator:
                     idx = list(sc.pair) if sc.pair else [0, len(rgbs) - 1]
                 else:
                     idx = list(range(len(rgbs)))
-                sel = [rgbs[i] for i in idx]
-                ycc = [rgb_to_ycbcr(s.astype(np.float32) / 255.0) for s in sel]
-                gray = np.stack([rgb_to_gray_matlab(s) for s in sel])
-                self.cases.append(_Case(sc.name, track, ycc, gray, sel))
+                self.cases.append(make_case(sc.name, track, [rgbs[i] for i in idx]))
 
     def fuse_case(self, model: torch.nn.Module, case: _Case) -> np.ndarray:
-        if is_spd_model(model):
-            return fuse_spd(model, case.rgb)
-        ys = [c[0] for c in case.ycc]
-        h, w = ys[0].shape
-        wh, ww = working_shape(h, w, self.working_size)
-        lows = np.stack([y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA) for y in ys])
-        w_low = predict_weights(model, lows)
-        weights = lift_weights(w_low, lows, ys)
-        return fuse_luma_chroma(ys, [c[1] for c in case.ycc], [c[2] for c in case.ycc], weights)
+        """The case fused by ``model``: float RGB in [0, 1], exactly as the app would fuse these frames."""
+        if is_spd_model(model):  # a v2 network fuses colour through the structural patch decomposition
+            return fuse_spd(model, [f.data for f in case.frames])
+        options = FusionOptions(method="cnn", working_size=self.working_size, align=False, keep_weights=False)
+        return finish_fusion(prepare_fusion(case.frames, options), model=model).image
+
+    def score_case(self, model: torch.nn.Module, case: _Case) -> float:
+        """MEF-SSIM of the case fused by ``model`` (8-bit result, MATLAB gray)."""
+        return float(mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(self.fuse_case(model, case)))))
 
     def score(self, model: torch.nn.Module) -> dict:
         """{'pair': mean, 'seq': mean, 'mean': mean of tracks, 'per_scene': {(scene, track): score}}."""
@@ -79,8 +81,7 @@ class Validator:
         per: dict[str, dict[str, float]] = {}
         try:
             for case in self.cases:
-                fused = self.fuse_case(model, case)
-                q = mef_ssim(case.gray, rgb_to_gray_matlab(_to_uint8(fused)))
+                q = self.score_case(model, case)
                 per.setdefault(case.track, {})[case.scene] = q
         finally:
             model.train(was_training)

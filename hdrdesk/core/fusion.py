@@ -289,8 +289,10 @@ def lift_weights(
 ) -> np.ndarray:
     """Guided upsampling of each exposure's weights to full resolution, clipped and renormalised.
 
-    Same operator as :func:`hdrdesk.core.guided.guided_upsample` per exposure, written
-    into one (K, H, W) array with a single full-size temporary.
+    The fast guided filter per exposure (coefficients from
+    :func:`hdrdesk.core.guided.guided_coefficients` at the working size, resized bilinearly and
+    applied to the full-resolution luma), written into one (K, H, W) array with a single
+    full-size temporary.
     """
     k = len(luma_full)
     h, w = luma_full[0].shape
@@ -425,10 +427,6 @@ def compose_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, dtype=np.float32)
             if dtype == np.uint16:
                 cv2.multiply(flat, 65535.0, dst=out[r0:r1].reshape(n, w * 3), dtype=cv2.CV_16U)
     return out
-
-
-def _ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    return compose_rgb(y, cb, cr)
 
 
 _LUT8 = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1, 256)

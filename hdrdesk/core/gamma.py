@@ -41,9 +41,14 @@ import torch
 import torch.nn.functional as F
 from kornia.filters import gaussian_blur2d, spatial_gradient
 
+from hdrdesk.defaults import DEFAULT_GAMMA_VARIANT as _DEFAULT_GAMMA_VARIANT
+
 __all__ = [
     "GAMMA_VARIANTS",
+    "DEFAULT_GAMMA_VARIANT",
     "GammaParams",
+    "sigma_for_window",
+    "gamma_maps_tiled",
     "EPS",
     "EPS_VARIANCE",
     "EPS_GRADIENT",
@@ -59,6 +64,8 @@ __all__ = [
 ]
 
 GAMMA_VARIANTS: tuple[str, ...] = ("variance", "gradient", "exposedness", "hybrid")
+#: The variant the shipped model was trained with (see :mod:`hdrdesk.defaults`).
+DEFAULT_GAMMA_VARIANT: str = _DEFAULT_GAMMA_VARIANT
 
 #: Added to every raw measure before normalising over exposures, so that
 #: pixels where all K measures vanish get the uniform weight 1/K.  The value is
@@ -76,6 +83,15 @@ EXPOSEDNESS_MID: float = 0.5
 EXPOSEDNESS_SIGMA: float = 0.2
 
 
+def sigma_for_window(window: int) -> float:
+    """The Gaussian's std for a gamma window: SSIM's 1.5 for 11, scaled with the window.
+
+    The one rule for training (the loss's target weighting) and the overlay, so a map
+    shown for any window is the map a network trained with that window saw.
+    """
+    return round(1.5 * window / 11.0, 3)
+
+
 @dataclass(frozen=True)
 class GammaParams:
     """Parameters of the gamma maps.
@@ -86,7 +102,7 @@ class GammaParams:
     alpha:   hybrid mix, weight of the variance gamma (0 <= alpha <= 1).
     """
 
-    variant: str = "hybrid"
+    variant: str = DEFAULT_GAMMA_VARIANT
     window: int = 11
     sigma: float = 1.5
     alpha: float = 0.5
@@ -104,6 +120,11 @@ class GammaParams:
             raise ValueError(f"gamma sigma must be a finite number > 0, got {self.sigma!r}")
         if not (0.0 <= float(self.alpha) <= 1.0):
             raise ValueError(f"gamma alpha must lie in [0, 1], got {self.alpha!r}")
+
+    @classmethod
+    def for_window(cls, variant: str = DEFAULT_GAMMA_VARIANT, window: int = 11, alpha: float = 0.5) -> "GammaParams":
+        """Parameters whose sigma follows :func:`sigma_for_window` (what training and the app use)."""
+        return cls(variant, window, sigma_for_window(window), alpha)
 
 
 # --------------------------------------------------------------------------- #
@@ -246,3 +267,33 @@ def gamma_maps_np(luma: np.ndarray, params: GammaParams = GammaParams()) -> np.n
     with torch.no_grad():
         out = gamma_maps(torch.from_numpy(np.ascontiguousarray(arr)), params)
     return out.cpu().numpy().astype(np.float32, copy=False)
+
+
+def gamma_maps_tiled(lumas: np.ndarray, params: GammaParams, task=None, tile: int = 1024) -> np.ndarray:
+    """Full-resolution gamma maps in tiles (bounded memory), equal to one call on the whole stack.
+
+    Every measure is local (a window of ``params.window`` plus one pixel for
+    the Sobel filter) and shift invariant, so a tile computed with that much
+    margin matches the untiled result in its interior; tiles that touch the
+    image border see the same reflect padding as the whole image does.
+    ``task`` (a :class:`hdrdesk.tasks.TaskState` or SubTask) gets progress and can cancel.
+    """
+    k, h, w = lumas.shape
+    if h <= tile and w <= tile:
+        return gamma_maps_np(lumas, params)
+    margin = params.window + 2
+    out = np.empty((k, h, w), np.float32)
+    ys = list(range(0, h, tile))
+    xs = list(range(0, w, tile))
+    n, done = len(ys) * len(xs), 0
+    for y0 in ys:
+        for x0 in xs:
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            a0, b0 = max(0, y0 - margin), max(0, x0 - margin)
+            a1, b1 = min(h, y1 + margin), min(w, x1 + margin)
+            g = gamma_maps_np(lumas[:, a0:a1, b0:b1], params)
+            out[:, y0:y1, x0:x1] = g[:, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
+            done += 1
+            if task is not None:
+                task.report(done / n, "Gamma maps")
+    return out

@@ -3,7 +3,13 @@
 The fast guided filter (He & Sun 2015), as MEF-Net uses it: the linear
 coefficients (a, b) of the guided filter are computed at the working
 resolution, upsampled bilinearly, and applied to the full-resolution guide.
-Cost at full resolution is one resize of a and b and a multiply-add.
+Cost at full resolution is one resize of a and b and a multiply-add
+(:func:`hdrdesk.core.fusion.lift_weights` applies the coefficients).
+
+Borders: OpenCV's BORDER_REFLECT (``fedcba|abcdef``) here, while the gamma maps use
+kornia's reflect-101 (``fedcb|abcdef``). Both are intended and independent: the guided
+coefficients only lift weights and never meet the loss's gamma maps; the two modes
+differ within ``radius`` pixels of the border only.
 """
 
 from __future__ import annotations
@@ -25,23 +31,3 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
     return _box(a, radius), _box(b, radius)
-
-
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int = 4, eps: float = 1e-3) -> np.ndarray:
-    """Plain guided filter at one resolution (float32 HxW)."""
-    a, b = guided_coefficients(guide, src, radius, eps)
-    return a * guide + b
-
-
-def guided_upsample(
-    guide_low: np.ndarray, src_low: np.ndarray, guide_full: np.ndarray, radius: int = 2, eps: float = 1e-3
-) -> np.ndarray:
-    """Fast guided upsampling: coefficients at low resolution, applied to the full-resolution guide."""
-    a, b = guided_coefficients(guide_low, src_low, radius, eps)
-    h, w = guide_full.shape[:2]
-    if a.shape[:2] != (h, w):
-        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = cv2.multiply(a, guide_full)
-    cv2.add(out, b, dst=out)
-    return out

@@ -417,18 +417,23 @@ def _tiff_with_icc(tiff: bytes, icc: bytes) -> bytes:
 
 
 def to_uint(img: np.ndarray, bits: int = 8) -> np.ndarray:
-    """Float image in [0, 1] (values outside are clipped) -> uint8/uint16, rounded to nearest.
+    """THE quantiser: float [0, 1] (values outside are clipped), uint8 or uint16 -> uint8/uint16,
+    rounded to nearest. Everything that turns pixels into 8 or 16 bits uses it (files, the
+    display, MEF-SSIM's 8-bit view, validation), so they all agree to the last level.
 
     OpenCV in row strips: multi-threaded, and no float64 or full-size float temporaries.
     """
     if bits not in (8, 16):
         raise OutputError(f"bit depth must be 8 or 16, not {bits}")
+    img = np.asarray(img)
     if img.dtype == (np.uint8 if bits == 8 else np.uint16):
         return img
-    if img.dtype in (np.uint8, np.uint16):
-        src = img.astype(np.float32) * np.float32(1.0 / (255.0 if img.dtype == np.uint8 else 65535.0))
-    else:
-        src = np.ascontiguousarray(img, dtype=np.float32)
+    if img.dtype == np.uint16:  # -> 8 bit: v / 257 rounded (65535 -> 255), no float copy
+        flat = np.ascontiguousarray(img).reshape(img.shape[0], -1)
+        return cv2.convertScaleAbs(flat, alpha=1.0 / 257.0).reshape(img.shape)
+    if img.dtype == np.uint8:  # -> 16 bit: exact
+        return img.astype(np.uint16) * np.uint16(257)
+    src = np.ascontiguousarray(img, dtype=np.float32)
     shape = src.shape
     h = shape[0]
     flat = src.reshape(h, -1)  # channels folded into columns: one-channel operations

@@ -364,11 +364,11 @@ def rgb_to_gray_matlab(rgb_uint8: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8_rgb(img: np.ndarray) -> np.ndarray:
+    from hdrdesk.core.io import to_uint
+
     a = np.asarray(img)
-    if a.dtype == np.uint8:
-        return a
-    if np.issubdtype(a.dtype, np.floating):
-        return np.clip(np.floor(a.astype(np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    if a.dtype == np.uint8 or np.issubdtype(a.dtype, np.floating):
+        return to_uint(a, 8)
     raise TypeError(f"RGB images must be uint8 or float in [0, 1], got {a.dtype}")
 
 

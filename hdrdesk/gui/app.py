@@ -15,16 +15,6 @@ log = logging.getLogger("hdrdesk.gui")
 SMOKE_TIMEOUT_S = 120
 
 
-def info_job(task=None) -> dict:
-    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
-    from hdrdesk.cli import collect_info
-
-    info = collect_info()
-    for k, v in info.items():
-        log.info("info %s: %s", k, v)
-    return info
-
-
 # Harmless Qt chatter that would only alarm users reading stderr.
 _QT_NOISE = ("This plugin does not support propagateSizeHints()",)
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hdrdesk.core.gamma import GammaParams
-from hdrdesk.gui.jobs import ExportOptions
+from hdrdesk.export import ExportOptions
 
 FORMATS = (("PNG", ".png"), ("TIFF", ".tif"), ("JPEG", ".jpg"))
 _SUFFIX_FORMAT = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hdrdesk.gui import style
-from hdrdesk.gui.bracket import FrameEntry
+from hdrdesk.session import FrameEntry
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
 CARD_W, CARD_H = 184, 168

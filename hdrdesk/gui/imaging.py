@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
+from hdrdesk.core.io import to_uint
+
 PREVIEW_LONG = 2048  # long side of the image shown while zoomed out
 THUMB_LONG = 160  # filmstrip thumbnails
 
@@ -49,14 +51,8 @@ class DisplayImage:
 
 
 def to_uint8(arr: np.ndarray) -> np.ndarray:
-    """uint8 view of float [0,1], uint16 or uint8 data (gray or RGB)."""
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype == np.uint16:
-        return (arr >> 8).astype(np.uint8)
-    out = np.clip(arr, 0.0, 1.0) * 255.0
-    out += 0.5
-    return out.astype(np.uint8)
+    """uint8 of float [0,1], uint16 or uint8 data (gray or RGB): the engine's one quantiser."""
+    return to_uint(arr, 8)
 
 
 def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:

@@ -20,8 +20,9 @@ from PySide6.QtGui import QImage
 from hdrdesk.core.color import luma
 from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames, fuse_mertens
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
-from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb, write_image
+from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError
+from hdrdesk.export import ExportOptions, export_result
 from hdrdesk.gui.imaging import (
     THUMB_LONG,
     DisplayImage,
@@ -189,40 +190,6 @@ def overlay_job(values: np.ndarray, colormap: str, size: tuple[int, int], task: 
     return colorize_display(values, colormap, size, with_full=True)
 
 
-def sigma_for_window(window: int) -> float:
-    """The Gaussian's std for a gamma window: SSIM's 1.5 for 11, scaled with the window."""
-    return round(1.5 * window / 11.0, 3)
-
-
-def gamma_maps_tiled(lumas: np.ndarray, params: GammaParams, task: TaskState | None = None, tile: int = 1024) -> np.ndarray:
-    """Full-resolution gamma maps in tiles (bounded memory), equal to one call on the whole stack.
-
-    Every measure is local (a window of ``params.window`` plus one pixel for
-    the Sobel filter) and shift invariant, so a tile computed with that much
-    margin matches the untiled result in its interior; tiles that touch the
-    image border see the same reflect padding as the whole image does.
-    """
-    k, h, w = lumas.shape
-    if h <= tile and w <= tile:
-        return gamma_maps_np(lumas, params)
-    margin = params.window + 2
-    out = np.empty((k, h, w), np.float32)
-    ys = list(range(0, h, tile))
-    xs = list(range(0, w, tile))
-    n, done = len(ys) * len(xs), 0
-    for y0 in ys:
-        for x0 in xs:
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            a0, b0 = max(0, y0 - margin), max(0, x0 - margin)
-            a1, b1 = min(h, y1 + margin), min(w, x1 + margin)
-            g = gamma_maps_np(lumas[:, a0:a1, b0:b1], params)
-            out[:, y0:y1, x0:x1] = g[:, y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
-            done += 1
-            if task is not None:
-                task.report(done / n, "Gamma maps")
-    return out
-
-
 # ------------------------------------------------------------------- quality
 
 
@@ -283,61 +250,24 @@ def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | No
     return MertensOutput(image, display, quality)
 
 
+# ---------------------------------------------------------------------- info
+
+
+def info_job(task: TaskState | None = None) -> dict:
+    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
+    import logging
+
+    from hdrdesk.info import collect_info
+
+    info = collect_info()
+    for k, v in info.items():
+        logging.getLogger("hdrdesk.gui").info("info %s: %s", k, v)
+    return info
+
+
 # -------------------------------------------------------------------- export
 
 
-@dataclass
-class ExportOptions:
-    path: Path
-    bits: int = 8
-    quality: int = 95
-    weights: bool = False
-    gamma: bool = False
-    gamma_params: GammaParams = field(default_factory=GammaParams)
-    overwrite: bool = False
-
-
-def export_targets(options: ExportOptions, result: FusionResult) -> list[Path]:
-    """Every file the export writes, the image first."""
-    path = Path(options.path)
-    out = [path]
-    stem, folder = path.stem, path.parent
-    if options.weights and result.weights is not None:
-        out += [folder / f"{stem}_weight_{i + 1}_{f.path.stem}.png" for i, f in enumerate(result.frames)]
-    if options.gamma:
-        v = options.gamma_params.variant
-        out += [folder / f"{stem}_gamma-{v}_{i + 1}_{f.path.stem}.png" for i, f in enumerate(result.frames)]
-    return out
-
-
-def export_job(result: FusionResult, options: ExportOptions, task: TaskState) -> list[Path]:
-    """Write the full-resolution result (the preview's own array) and optional maps."""
-    targets = export_targets(options, result)
-    if not options.overwrite:
-        for t in targets:
-            if t.exists():
-                raise HDRDeskError(f"{t}: exists (not replaced)")
-    reference = result.frames[len(result.frames) // 2]
-    steps = 1 + (len(result.frames) if options.weights and result.weights is not None else 0) + (len(result.frames) + 1 if options.gamma else 0)
-    done = 0
-    task.report(0.02, f"Writing {targets[0].name}")
-    write_image(targets[0], result.image, bits=options.bits, quality=options.quality, exif=reference.exif_bytes, overwrite=options.overwrite)
-    written = [targets[0]]
-    done += 1
-    rest = iter(targets[1:])
-    if options.weights and result.weights is not None:
-        for w in result.weights:
-            task.report(done / steps, "Writing weight maps")
-            written.append(write_image(next(rest), w, bits=16, overwrite=options.overwrite))
-            done += 1
-    if options.gamma:
-        task.report(done / steps, "Computing gamma maps")
-        lumas = np.stack([luma(f.rgb_float()) for f in result.frames])
-        maps = gamma_maps_tiled(lumas, options.gamma_params, task.sub(done / steps, (done + 1) / steps))
-        done += 1
-        for g in maps:
-            task.report(done / steps, "Writing gamma maps")
-            written.append(write_image(next(rest), g, bits=16, overwrite=options.overwrite))
-            done += 1
-    task.report(1.0, "Exported")
-    return written
+def export_job(result: FusionResult, options: ExportOptions, task: TaskState, inputs: Sequence[Path] = ()) -> list[Path]:
+    """Write the full-resolution result (the preview's own array) and optional maps (see hdrdesk.export)."""
+    return export_result(result, options, task, inputs)

@@ -144,7 +144,7 @@ class ModelManagerDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, current: Path | None = None, folder: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
-        from hdrdesk.gui.finetune_panel import PRIMARY_DISABLED_CSS
+        from hdrdesk.gui.style import PRIMARY_DISABLED_CSS
 
         self.setStyleSheet(PRIMARY_DISABLED_CSS)
         self.folder = folder

@@ -1,4 +1,7 @@
-"""Side panels: fusion settings, overlay controls, pixel inspector, histogram and quality."""
+"""Side panels: fusion settings (with the quality readout) and overlay controls.
+
+Each panel exposes ``state()``/``set_state(dict)`` for the window's settings (gui/settings.py).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +9,33 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSizePolicy,
     QSlider,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from hdrdesk.core.gamma import GAMMA_VARIANTS, GammaParams
+from hdrdesk.core.fusion import METHODS
+from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GAMMA_VARIANTS, GammaParams, sigma_for_window
 from hdrdesk.gui import style
-from hdrdesk.gui.imaging import COLORMAPS, DEFAULT_COLORMAP, Histogram, colormap_lut
-from hdrdesk.gui.jobs import sigma_for_window
+from hdrdesk.gui.imaging import COLORMAPS, DEFAULT_COLORMAP, colormap_lut
+from hdrdesk.gui.overlays import OVERLAYS, overlay_kind
+
+#: How the fusion methods of :data:`hdrdesk.core.fusion.METHODS` are named in the window.
+METHOD_LABELS = {"cnn": "Network (CNN)", "mertens": "Mertens (classic)", "fmmef": "FMMEF (classic)"}
+#: ... and in running text ("Fused · network", "MEF-SSIM 0.97 (network)").
+METHOD_NAMES = {"cnn": "network", "mertens": "Mertens", "fmmef": "FMMEF"}
+#: Methods that use the network's model and working size (the others ignore them).
+NETWORK_METHODS = ("cnn",)
 
 VARIANT_LABELS = {
     "variance": "Variance",
@@ -67,8 +74,8 @@ class FusionPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.method = QComboBox()
-        self.method.addItem("Network (CNN)", "cnn")
-        self.method.addItem("Mertens (classic)", "mertens")
+        for key in METHODS:  # the core's list: a new method appears here and in the Image menu
+            self.method.addItem(METHOD_LABELS.get(key, key), key)
         self.method.setToolTip("Network: the CNN predicts per-pixel weights for each exposure.\nMertens: OpenCV's classic exposure fusion.")
         self.model = QComboBox()
         self.model.setToolTip("The network model: the shipped default or a model file of your own")
@@ -118,10 +125,37 @@ class FusionPanel(QWidget):
         self.set_models([("Default (shipped)", None)])
 
     def _method_changed(self) -> None:
-        cnn = self.method_value() == "cnn"
-        for w in (self.model, self.browse, self.working):
-            w.setEnabled(cnn)
+        self._sync_enabled()
         self.changed.emit()
+
+    def _sync_enabled(self) -> None:
+        network = self.method_value() in NETWORK_METHODS
+        for w in (self.model, self.browse, self.working):
+            w.setEnabled(network)
+
+    def state(self) -> dict:
+        """method, working_size, align, model (a path or "")."""
+        return {"method": self.method_value(), "working_size": self.working.value(), "align": self.align.isChecked(),
+                "model": str(self.model_path() or "")}
+
+    def set_state(self, state: dict, models: list[tuple[str, Path | None]] | None = None) -> None:
+        """Restore :meth:`state` (no ``changed`` signal); ``models`` refills the model list first."""
+        self.blockSignals(True)
+        if "method" in state:
+            self.set_method(state["method"])
+        if "working_size" in state:
+            self.working.setValue(int(state["working_size"]))
+            self._last_working = self.working.value()
+        if "align" in state:
+            self.align.setChecked(bool(state["align"]))
+        model = state.get("model") or ""
+        current = Path(model) if model and Path(model).is_file() else None
+        if models is not None:
+            self.set_models(models, current)
+        elif "model" in state:
+            self.select_model(current)
+        self.blockSignals(False)
+        self._sync_enabled()
 
     def _working_done(self) -> None:
         if self.working.value() != self._last_working:
@@ -222,7 +256,7 @@ class ColorLegend(QWidget):
 class OverlayPanel(QWidget):
     """Which map to overlay (weights or gamma), over what, how; gamma parameters."""
 
-    KINDS = (("None", "none"), ("Weight map", "weights"), ("Gamma map", "gamma"))
+    KINDS = tuple((o.label, o.key) for o in OVERLAYS)
 
     kindChanged = Signal(str)
     exposureChanged = Signal(int)
@@ -258,7 +292,7 @@ class OverlayPanel(QWidget):
         self.variant = QComboBox()
         for v in GAMMA_VARIANTS:
             self.variant.addItem(VARIANT_LABELS.get(v, v), v)
-        self.variant.setCurrentIndex(GAMMA_VARIANTS.index("hybrid"))
+        self.variant.setCurrentIndex(GAMMA_VARIANTS.index(DEFAULT_GAMMA_VARIANT))
         self.variant.setToolTip("How the gamma detail maps measure each exposure's local detail")
         self.window = QSlider(Qt.Orientation.Horizontal)
         self.window.setRange(1, 15)  # window = 2 * v + 1: 3 .. 31
@@ -357,7 +391,7 @@ class OverlayPanel(QWidget):
 
     def gamma_params(self) -> GammaParams:
         w = self.window_value()
-        return GammaParams(variant=self.variant.currentData(), window=w, sigma=sigma_for_window(w), alpha=self.alpha.value() / 100.0)
+        return GammaParams.for_window(self.variant.currentData(), w, self.alpha.value() / 100.0)
 
     def set_gamma_params(self, params: GammaParams) -> None:
         i = self.variant.findData(params.variant)
@@ -399,178 +433,39 @@ class OverlayPanel(QWidget):
         for r in self._gamma_rows:
             self._form.setRowVisible(r, kind == "gamma")
         self.alpha.setEnabled(self.variant.currentData() == "hybrid")
-        self.legend.set_caption({"weights": "the exposure's weight", "gamma": "the exposure's gamma"}.get(kind, ""))
-        self.legend_label.setText({"weights": "weight", "gamma": "gamma"}.get(kind, ""))
+        overlay = overlay_kind(kind)
+        self.legend.set_caption(overlay.legend_caption)
+        self.legend_label.setText(overlay.legend_label)
 
+    def state(self) -> dict:
+        """overlay, overlay_opacity (0-100), colormap, overlay_over, gamma_variant, gamma_window, gamma_alpha."""
+        p = self.gamma_params()
+        return {"overlay": self.kind_value(), "overlay_opacity": self.opacity.value(), "colormap": self.colormap_name(),
+                "overlay_over": self.over_value(), "gamma_variant": p.variant, "gamma_window": p.window, "gamma_alpha": p.alpha}
 
-# ---------------------------------------------------------------- inspector
-
-
-class InspectorPanel(QWidget):
-    """Values under the cursor: per exposure value, weight and gamma; the fused value."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.position = QLabel("Hover over the image")
-        self.position.setProperty("dim", True)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Exposure", "RGB", "Weight", "Gamma"])
-        self.table.setToolTip("Hover over the image: each exposure's pixel value (as stored), weight and gamma there")
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setShowGrid(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.setWordWrap(False)
-        self._row_h = self.fontMetrics().height() + 6
-        self.table.setMinimumHeight(4 * self._row_h + 8)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3):
-            h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.fused = QLabel("")
-        self.fused.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.swatch = QLabel()
-        self.swatch.setFixedSize(18, 18)
-        row = QHBoxLayout()
-        row.addWidget(self.swatch)
-        row.addWidget(self.fused, 1)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(10, 8, 10, 10)
-        lay.setSpacing(6)
-        self.position.hide()  # the position is shown in the table's first header
-        lay.addWidget(self.table, 1)
-        lay.addLayout(row)
-        self.values: dict | None = None  # the last values shown (tests read them)
-
-    def show_values(self, values: dict | None) -> None:
-        """``values``: x, y, fused (r, g, b floats), exposures: [name, value, weight, gamma]."""
-        self.values = values
-        header = self.table.horizontalHeaderItem(0)
-        if values is None:
-            self.position.setText("Hover over the image")
-            header.setText("Exposure")
-            self.table.horizontalHeaderItem(3).setToolTip("")
-            self.table.setRowCount(0)
-            self.fused.setText("")
-            self.swatch.setStyleSheet("")
-            return
-        note = values.get("gamma_note", "")
-        self.position.setText(f"Pixel x {values['x']}, y {values['y']}" + (f"   ·   {note}" if note else ""))
-        header.setText(f"x {values['x']}, y {values['y']}")
-        self.table.horizontalHeaderItem(3).setToolTip(note or "gamma at full resolution")
-        rows = values["exposures"]
-        if self.table.rowCount() != len(rows):
-            self.table.setRowCount(len(rows))
-            self.table.setMinimumHeight((min(len(rows), 6) + 1) * self._row_h + 8)
-            for r in range(len(rows)):
-                for c in range(4):
-                    item = QTableWidgetItem()
-                    if c:
-                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    self.table.setItem(r, c, item)
-        for r, e in enumerate(rows):
-            vt = " ".join(str(int(c)) for c in np.atleast_1d(e["value"]))
-            cells = (
-                f"{r + 1}  {e.get('label') or e['name']}",
-                vt,
-                "—" if e["weight"] is None else f"{e['weight']:.3f}",
-                "—" if e["gamma"] is None else f"{e['gamma']:.3f}",
-            )
-            for c, text in enumerate(cells):
-                item = self.table.item(r, c)
-                item.setText(text)
-                if c == 0:
-                    item.setToolTip(e["name"])
-                item.setBackground(QColor(style.ACCENT_DARK) if e.get("highlight") else QColor(0, 0, 0, 0))
-        fr, fg, fb = values["fused"]
-        self.fused.setText(f"Fused  {fr:.3f}  {fg:.3f}  {fb:.3f}   ({round(fr * 255)}, {round(fg * 255)}, {round(fb * 255)})")
-        c = QColor.fromRgbF(min(max(fr, 0), 1), min(max(fg, 0), 1), min(max(fb, 0), 1))
-        self.swatch.setStyleSheet(f"background: {c.name()}; border: 1px solid #666; border-radius: 3px;")
-
-
-# ---------------------------------------------------------------- histogram
-
-
-class HistogramWidget(QWidget):
-    """Luma (filled) and R/G/B (lines) histograms of the result.
-
-    The curves come ready-made from the worker (unit-square QPainterPaths,
-    see :func:`hdrdesk.gui.imaging.histogram_curves`); painting is a handful of
-    Qt calls, so the UI thread stays quick even while workers are busy.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.hist: Histogram | None = None
-        self.show_rgb = True
-        self.setMinimumHeight(90)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Histogram of the fused result (luma filled, red/green/blue lines)")
-
-    def set_histogram(self, hist: Histogram | None) -> None:
-        self.hist = hist
-        self.update()
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
-        p.fillRect(r, QColor(style.BG_DARKEST))
-        p.setPen(QPen(QColor("#333"), 1))
-        p.drawLines([QPointF(r.left() + r.width() * i / 4, y) for i in (1, 2, 3) for y in (r.top(), r.bottom())])
-        h = self.hist
-        if h is None or not h.curves:
-            p.setPen(QColor(style.TEXT_DIM))
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "No result yet")
-            p.end()
-            return
-        p.save()
-        p.setTransform(QTransform(r.width(), 0, 0, -(r.height() - 4), r.left(), r.bottom()))
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(200, 200, 200, 70))
-        p.drawPath(h.curves["fill"])
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        curves = [("red", QColor(230, 80, 70, 200)), ("green", QColor(90, 200, 90, 200)), ("blue", QColor(80, 130, 240, 200))] if self.show_rgb else []
-        for name, colour in curves + [("luma", QColor(220, 220, 220, 170))]:
-            pen = QPen(colour, 1.2)
-            pen.setCosmetic(True)
-            p.setPen(pen)
-            p.drawPath(h.curves[name])
-        p.restore()
-        p.setPen(QColor(style.TEXT_DIM))
-        fm = p.fontMetrics()
-        p.drawText(QPointF(r.left() + 4, r.top() + fm.ascent() + 2), f"◀ {h.clipped_low * 100:.1f} %")
-        t = f"{h.clipped_high * 100:.1f} % ▶"
-        p.drawText(QPointF(r.right() - fm.horizontalAdvance(t) - 4, r.top() + fm.ascent() + 2), t)
-        p.end()
-
-
-class HistogramPanel(QWidget):
-    """The histogram; right-click to hide or show the RGB channels."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        from PySide6.QtGui import QAction
-
-        self.histogram = HistogramWidget()
-        self.rgb = QAction("Show RGB channels", self, checkable=True)
-        self.rgb.setChecked(True)
-        self.rgb.toggled.connect(self._rgb_toggled)
-        self.histogram.addAction(self.rgb)
-        self.histogram.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.histogram.setToolTip("Histogram of the fused result: luma filled, red/green/blue lines (right-click to hide them).\n"
-                                  "◀ share of pixels clipped to black, ▶ share with a channel clipped to white")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(10, 8, 10, 8)
-        lay.addWidget(self.histogram, 1)
-
-    def _rgb_toggled(self, on: bool) -> None:
-        self.histogram.show_rgb = on
-        self.histogram.update()
+    def set_state(self, state: dict) -> None:
+        """Restore :meth:`state` without emitting change signals; bad values keep the current ones."""
+        self.blockSignals(True)
+        if "overlay" in state:
+            self.set_kind(state["overlay"])
+        if "overlay_opacity" in state:
+            self.opacity.setValue(int(state["overlay_opacity"]))
+        if "colormap" in state:
+            self.colormap.setCurrentText(state["colormap"])
+        if "overlay_over" in state:
+            self.over.setCurrentIndex(max(0, self.over.findData(state["overlay_over"])))
+        current = self.gamma_params()
+        try:
+            self.set_gamma_params(GammaParams.for_window(
+                state.get("gamma_variant", current.variant), int(state.get("gamma_window", current.window)),
+                float(state.get("gamma_alpha", current.alpha))))
+        except ValueError:
+            pass
+        self.blockSignals(False)
+        self._sync_enabled()
+        self._update_labels()
+        self.legend.set_colormap(self.colormap_name())
+        self._opacity_changed(self.opacity.value())
 
 
 class QualityPanel(QWidget):
@@ -614,7 +509,7 @@ class QualityPanel(QWidget):
         text = "n/a" if score is None else f"{score:.3f}"
         dim = style.TEXT_DIM
         if which == "result":
-            name = "network" if self._method == "cnn" else "Mertens"
+            name = METHOD_NAMES.get(self._method, self._method)
             self.result_label.setText(f"<b>MEF-SSIM {text}</b> <span style='color:{dim}'>({name}, at {long_side} px)</span>")
             if error:
                 self.result_label.setToolTip(error)
@@ -628,4 +523,5 @@ class QualityPanel(QWidget):
             if abs(a - b) < 5e-4:
                 self.note.setText("The network and Mertens score the same on this scene")
             else:
-                self.note.setText(f"{'The network' if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")
+                ours = "The network" if self._method == "cnn" else METHOD_NAMES.get(self._method, self._method)
+                self.note.setText(f"{ours if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")

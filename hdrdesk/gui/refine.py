@@ -20,7 +20,10 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QProgress
 
 from hdrdesk.core.io import Frame
 from hdrdesk.gui import style
-from hdrdesk.gui.finetune_panel import PREVIEW_LONG, PRIMARY_DISABLED_CSS, ImageView, small_frames, unique_model_name
+from hdrdesk.gui.finetune_jobs import PREVIEW_LONG, small_frames
+from hdrdesk.gui.tool_widgets import ImageView, unique_model_name
+from hdrdesk.gui.style import PRIMARY_DISABLED_CSS
+from hdrdesk.gui.host import BracketHost
 from hdrdesk.gui.imaging import qimage_copy, to_uint8
 from hdrdesk.gui.workers import JobError, JobRunner
 from hdrdesk.tasks import TaskState
@@ -60,14 +63,16 @@ def _reduced_rgb(frames: Sequence[Frame], short: int = SCORE_SIZE) -> list[np.nd
 def refine_job(frames: Sequence[Frame], model_path: Path | None, steps: int, seconds: float, task: TaskState) -> RefineOutput:
     """Refine a copy of the model on ``frames`` (aligned, darkest first) and fuse a preview with both."""
     from hdrdesk.core.fusion import FusionOptions, fuse_frames, get_model
-    from hdrdesk.training.finetune import refine_bracket
+    from hdrdesk.core.gamma import GammaParams
+    from hdrdesk.training.finetune import gamma_from_card, refine_bracket
 
     task.report(0.02, "Loading the model")
     model, card, _dev = get_model(model_path)
     base_name = str(card.get("name") or (Path(model_path).stem if model_path else "default"))
     task.report(0.05, "Refining on this bracket")
     # refine_bracket works at SCORE_SIZE anyway: hand it reduced frames (bounded memory on big photos)
-    out = refine_bracket(model, _reduced_rgb(frames), steps=steps, seconds=seconds, score_size=SCORE_SIZE, task=task.sub(0.05, 0.85))
+    gamma = GammaParams.for_window(gamma_from_card(card))  # the objective the model was trained with
+    out = refine_bracket(model, _reduced_rgb(frames), steps=steps, seconds=seconds, gamma=gamma, score_size=SCORE_SIZE, task=task.sub(0.05, 0.85))
     refined = out.model
     if out.kept:
         refined.card = {"name": f"{base_name} (refined, not saved)"}
@@ -88,7 +93,7 @@ class RefineDialog(QDialog):
     failed = Signal(str)
     modelKept = Signal(object)  # Path
 
-    def __init__(self, window, parent: QWidget | None = None, steps: int = REFINE_STEPS, seconds: float = REFINE_SECONDS) -> None:
+    def __init__(self, window: BracketHost | None, parent: QWidget | None = None, steps: int = REFINE_STEPS, seconds: float = REFINE_SECONDS) -> None:
         super().__init__(parent or window)
         self.main_window = window
         self.steps, self.seconds = steps, seconds
@@ -204,7 +209,7 @@ class RefineDialog(QDialog):
             self.after_view.set_image(out.after_image, f"Refined · {out.after:.4f}")
             self.name.setText(unique_model_name(f"{out.bracket}-refined"))
             w = self.main_window
-            if w is not None and hasattr(w, "fuse_with_model"):
+            if w is not None:
                 w.fuse_with_model(out.model, label="Fusing with the refined model")
         else:
             cand = f"{out.candidate:.4f}" if out.candidate is not None else "no better"
@@ -246,7 +251,7 @@ class RefineDialog(QDialog):
         self._kept = path
         self.status.setText(f"Kept as “{path.stem}”: the main window now fuses with it")
         self._set_buttons(True)
-        if w is not None and hasattr(w, "refresh_model_choices"):
+        if w is not None:
             w.refresh_model_choices()
             w.set_model_path(path)
         self.modelKept.emit(path)

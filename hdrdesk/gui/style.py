@@ -16,6 +16,10 @@ TEXT = "#dcdcdc"
 TEXT_DIM = "#9a9a9a"
 ACCENT = "#3d8fd6"  # selection, focus, progress
 ACCENT_DARK = "#2c6ca6"
+# the app's style gives primary buttons no disabled look; the tool panels disable them often
+PRIMARY_DISABLED_CSS = (
+    'QPushButton[primary="true"]:disabled { background: #2e2e2e; color: #6a6a6a; border-color: #383838; }'
+)
 ERROR = "#b8473d"
 WARNING = "#b58a2e"
 INFO = "#3a6f98"

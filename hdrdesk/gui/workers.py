@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
-from hdrdesk.errors import Cancelled, HDRDeskError
+from hdrdesk.errors import Cancelled, is_expected, user_message
 from hdrdesk.tasks import TaskState
 
 log = logging.getLogger("hdrdesk.gui")
@@ -90,17 +90,16 @@ class JobError:
     @property
     def expected(self) -> bool:
         """A user-facing error (bad input, unwritable output...): its message is enough."""
-        return isinstance(self.exception, (HDRDeskError, MemoryError, OSError))
+        return is_expected(self.exception)
 
     def message(self) -> str:
-        exc = self.exception
-        if isinstance(exc, MemoryError):
-            return "Out of memory. Try a smaller working size or smaller images."
-        if isinstance(exc, HDRDeskError):
-            return str(exc)
-        if isinstance(exc, OSError):
-            return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-        return f"Unexpected error: {type(exc).__name__}: {exc}"
+        """The notification's text (:func:`hdrdesk.errors.user_message`, capitalised)."""
+        msg = user_message(self.exception)
+        if not self.expected:
+            msg = f"Unexpected error: {msg}"
+        elif isinstance(self.exception, MemoryError):
+            msg = msg[0].upper() + msg[1:]
+        return msg
 
 
 @dataclass
@@ -119,11 +118,13 @@ class JobRunner(QObject):
     Signals (all on the UI thread, with the request id first):
     ``started(rid, label)``, ``progress(rid, fraction, message)``,
     ``result(rid, value)``, ``error(rid, JobError)``, ``cancelled(rid)``,
-    ``busyChanged(bool)``.
+    ``busyChanged(bool)``, and ``partial(rid, value)`` for each value the job hands to
+    :meth:`TaskState.publish` while it runs (training events, previews).
     """
 
     started = Signal(int, str)
     progress = Signal(int, float, str)
+    partial = Signal(int, object)
     result = Signal(int, object)
     error = Signal(int, object)
     cancelled = Signal(int)
@@ -131,6 +132,7 @@ class JobRunner(QObject):
 
     # internal, emitted from worker threads (queued to this object's thread)
     _job_progress = Signal(int, float, str)
+    _job_partial = Signal(int, object)
     _job_done = Signal(int, str, object)
 
     def __init__(
@@ -166,6 +168,7 @@ class JobRunner(QObject):
         self._latest = 0
         self._busy = False
         self._job_progress.connect(self._on_progress)
+        self._job_partial.connect(self._on_partial)
         self._job_done.connect(self._on_done)
 
     # ----------------------------------------------------------------- API
@@ -251,6 +254,7 @@ class JobRunner(QObject):
                 self._job_progress.emit(req.rid, fraction, message)
 
         req.task._on_progress = on_progress  # TaskState calls it from the worker thread
+        req.task._on_partial = lambda value, rid=req.rid: self._job_partial.emit(rid, value)
 
     def _run(self, req: _Request) -> None:  # worker thread
         lower_thread_priority()
@@ -271,6 +275,12 @@ class JobRunner(QObject):
         if self.latest_wins and rid != self._latest:
             return
         self.progress.emit(rid, fraction, message)
+
+    @Slot(int, object)
+    def _on_partial(self, rid: int, value: object) -> None:
+        if self.latest_wins and rid != self._latest:
+            return
+        self.partial.emit(rid, value)
 
     @Slot(int, str, object)
     def _on_done(self, rid: int, status: str, value: object) -> None:

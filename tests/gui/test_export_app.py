@@ -14,7 +14,8 @@ from guitools import load_and_fuse
 from PySide6.QtWidgets import QMessageBox
 
 from hdrdesk.gui.export_dialog import ExportDialog
-from hdrdesk.gui.jobs import ExportOptions, gamma_maps_tiled
+from hdrdesk.core.gamma import gamma_maps_tiled
+from hdrdesk.export import ExportOptions
 
 
 def test_export_writes_what_is_shown(qtbot, window, small_bracket, tmp_path):
@@ -42,10 +43,10 @@ def test_export_never_overwrites_without_asking(qtbot, window, small_bracket, tm
     out = tmp_path / "fused.jpg"
     out.write_bytes(b"precious")
     asked = []
-    monkeypatch.setattr(window, "_confirm_overwrite", lambda existing: asked.append(existing) or False)
+    monkeypatch.setattr(window.exports, "confirm_overwrite", lambda existing: asked.append(existing) or False)
     assert window.export_to(ExportOptions(out, quality=90)) == 0
     assert asked == [[out]] and out.read_bytes() == b"precious"
-    monkeypatch.setattr(window, "_confirm_overwrite", lambda existing: True)
+    monkeypatch.setattr(window.exports, "confirm_overwrite", lambda existing: True)
     with qtbot.waitSignal(window.exportFinished, timeout=30000):
         window.export_to(ExportOptions(out, quality=90))
     assert out.read_bytes()[:2] == b"\xff\xd8"

@@ -8,7 +8,7 @@ from guitools import load_and_fuse
 from PySide6.QtCore import QPointF
 
 from hdrdesk.core.color import luma
-from hdrdesk.core.gamma import GammaParams, gamma_maps_np
+from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GammaParams, gamma_maps_np
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_overlay_switching(qtbot, window, fused):
     # gamma maps, then a live parameter change recomputes them in a worker
     with qtbot.waitSignal(window.overlayShown, timeout=30000, check_params_cb=lambda k: k == "gamma"):
         window.set_overlay("gamma")
-    assert window.gamma_output().params.variant == "hybrid"
+    assert window.gamma_output().params.variant == DEFAULT_GAMMA_VARIANT  # the shipped model's objective
     with qtbot.waitSignal(window.overlayShown, timeout=30000):
         window.overlay_panel.variant.setCurrentIndex(window.overlay_panel.variant.findData("gradient"))
     assert window.gamma_output().params.variant == "gradient"
@@ -81,7 +81,7 @@ def test_inspector_values_match_engine_arrays(qtbot, window, fused):
     res = window.result()
     np.testing.assert_array_equal(values["fused"], res.image[y, x])
     params = window.gamma_output().params
-    assert params == GammaParams()  # defaults: hybrid, 11, 1.5, 0.5
+    assert params == GammaParams()  # defaults: the shipped model's variant (variance), 11, 1.5, 0.5
     gamma = gamma_maps_np(np.stack([luma(f.rgb_float()) for f in res.frames]), params)
     for k, row in enumerate(values["exposures"]):
         np.testing.assert_array_equal(row["value"], res.frames[k].data[y, x])
