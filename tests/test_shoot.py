@@ -201,7 +201,10 @@ def test_raw_and_jpeg_of_one_shot_count_once(tmp_path, monkeypatch):
     assert names(auto) == [[p.name for p in jpegs]]
     assert [s.companions[0].suffix for s in auto.brackets[0].shots] == [".CR3"] * 3
     assert [(p.name, "RAW" in why) for p, why in auto.ignored] == [("IMG_0050.NEF", True)]
-    raw = group_files(files, prefer_raw=True)  # once RAW is readable: the RAW, grouped by its JPEG's EXIF
+    monkeypatch.setattr(grouping, "raw_readable", lambda: True)  # a reader with RAW: the RAW of a pair by default
+    assert names(group_files(files)) == [[p.with_suffix(".CR3").name for p in jpegs]]
+    assert names(group_files(files, prefer_raw=False)) == [[p.name for p in jpegs]]
+    raw = group_files(files, prefer_raw=True)  # the RAW, grouped by its JPEG's EXIF
     assert names(raw) == [[p.with_suffix(".CR3").name for p in jpegs]]
     assert [p.name for p, _ in raw.ignored] == []
     assert [s.name for s in raw.singles] == ["IMG_0050.NEF"]  # no EXIF and no picture to compare: a single
