@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--scenes", type=Path, default=None, help="default: DATA/val_scenes.txt")
     ap.add_argument("--track", choices=("pair", "seq"), default="seq")
     ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
     model, _, _ = get_model()
     rows = []

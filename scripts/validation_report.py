@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from hdrdesk.core.fusion import FusionOptions, fuse_frames, fuse_mertens
-from hdrdesk.core.io import load_bracket, write_image
+from hdrdesk.core.io import load_bracket, read_frame, write_image
 from hdrdesk.core.mefssim import mef_ssim_rgb
 from hdrdesk.training.data import discover_scenes, read_scene_list
 
@@ -55,6 +55,8 @@ def main() -> int:
     ap.add_argument("--model", type=Path, default=None, help="default: the shipped model")
     ap.add_argument("--height", type=int, default=150, help="contact sheet row height")
     ap.add_argument("--full", action="store_true", help="also write full-size PNGs of every fusion")
+    ap.add_argument("--anchors-from", type=Path, default=None, metavar="DIR",
+                    help="reuse Mertens' and FMMEF's fusions from an earlier --full report in DIR (they do not depend on the model)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -66,11 +68,14 @@ def main() -> int:
             files = sc.files if track == "seq" else [sc.files[i] for i in (sc.pair or (0, len(sc.files) - 1))]
             frames = load_bracket(files, order=False)
             data = [f.data for f in frames]
-            fused = {
-                "mertens": fuse_mertens(frames, None, *MERTENS_WEIGHTS[track]),
-                "fmmef": fuse_frames(frames, FusionOptions(method="fmmef", align=False)).image,
-                "hdrdesk": fuse_frames(frames, FusionOptions(model_path=args.model, align=False, keep_weights=False)).image,
-            }
+            if args.anchors_from:
+                fused = {m: read_frame(args.anchors_from / f"{sc.name}_{track}_{m}.png").rgb_float() for m in ("mertens", "fmmef")}
+            else:
+                fused = {
+                    "mertens": fuse_mertens(frames, None, *MERTENS_WEIGHTS[track]),
+                    "fmmef": fuse_frames(frames, FusionOptions(method="fmmef", align=False)).image,
+                }
+            fused["hdrdesk"] = fuse_frames(frames, FusionOptions(model_path=args.model, align=False, keep_weights=False)).image
             q = {m: float(mef_ssim_rgb(data, img)) for m, img in fused.items()}
             scores[track][sc.name] = q
             cells = [_label(_thumb(img, args.height), f"{m} {q[m]:.4f}" + (f"  {sc.name}" if m == "mertens" else "")) for m, img in fused.items()]

@@ -235,19 +235,27 @@ def _bracket_luma(frames_rgb: Sequence[np.ndarray], size: int) -> np.ndarray:
     return np.stack(out)
 
 
+def _resize_short_side(img: np.ndarray, side: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if min(h, w) <= side:
+        return img
+    s = side / min(h, w)
+    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+
+
 def refine_bracket(
     model: torch.nn.Module,
     frames_rgb: Sequence[np.ndarray],
     steps: int = 40,
     seconds: float = 20.0,
-    lr: float = 3e-4,
+    lr: float | None = None,
     gamma: GammaParams | None = None,
     score_size: int = 512,
     task: TaskState | None = None,
     on_event: Callable[[dict], None] | None = None,
 ) -> RefineOutcome:
     """Adapt a copy of ``model`` to one bracket (float RGB frames, darkest first) for a few seconds
-    (``seconds`` of optimisation at most, ``steps`` steps at most; scoring before and after is extra).
+    (``seconds`` in all, scoring before and after included; ``steps`` steps at most).
 
     The bracket's MEF-SSIM (at ``score_size`` short side) is measured before and after; a
     refinement that does not raise it is discarded and the original model returned.
@@ -258,6 +266,7 @@ def refine_bracket(
     from hdrdesk.training.data import CropSampler, Scene
     from hdrdesk.training.loop import make_optimizer, optimizer_step
     from hdrdesk.training.objective import Objective
+    from hdrdesk.core.fusion import is_spd_model
     from hdrdesk.training.validate import Validator, make_case
 
     task = task or null_task()
@@ -276,18 +285,35 @@ def refine_bracket(
         m.eval()
         return scorer.score_case(m, case)
 
+    t_score = time.perf_counter()
     before = score(model)
-    t_train = time.perf_counter()  # ``seconds`` is the fine-tuning budget; scoring comes on top
+    # ``seconds`` bounds the whole refinement: the score after costs about what the score before did
+    budget = seconds - 2.0 * (time.perf_counter() - t_score) - (t_score - t0)
+    t_train = time.perf_counter()
     work = copy.deepcopy(model).cpu().train()
-    luma_stack = _bracket_luma(frames_rgb, score_size)
-    crop = min(128, min(luma_stack.shape[1:]) // 16 * 16)
-    if crop < 32:
-        raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
-    sampler = CropSampler([Scene("bracket", [], None, luma_stack)], crop, 16, luma_stack.shape[0], 0.0, 0.7, 0)
-    sampler.max_exposures = luma_stack.shape[0]
     if gamma is None:
         gamma = GammaParams.for_window(gamma_from_card(getattr(model, "card", None)))
-    objective = Objective(gamma, 1.0, 1.0, 0.3)
+    if is_spd_model(model):  # v2: whole (small) bracket in colour, the spd objective
+        from hdrdesk.training.data import WholeSceneSampler
+        from hdrdesk.training.objective import SPDObjective
+
+        train_side = min(256, min(small[0].shape[:2]))  # training copies: small, so that steps are fast
+        stack = np.stack([_resize_short_side(x, train_side) for x in small])
+        if min(stack.shape[1:3]) < 32:
+            raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
+        scene = Scene("bracket", [], None, stack[:, :1, :1, 0].astype(np.float32), rgb=stack)
+        sampler = WholeSceneSampler([scene], 0, 1, stack.shape[0], 0.0, 0.8, 0)
+        objective = SPDObjective(gamma, 0.2, 1.0, 1e-3, getattr(model.config, "working_size", 0) or 256)
+    else:
+        luma_stack = _bracket_luma(frames_rgb, score_size)
+        crop = min(128, min(luma_stack.shape[1:]) // 16 * 16)
+        if crop < 32:
+            raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
+        sampler = CropSampler([Scene("bracket", [], None, luma_stack)], crop, 16, luma_stack.shape[0], 0.0, 0.7, 0)
+        sampler.max_exposures = luma_stack.shape[0]
+        objective = Objective(gamma, 1.0, 1.0, 0.3)
+    if lr is None:  # v2 heads start near zero and need larger steps to move within a few seconds
+        lr = 1e-3 if is_spd_model(model) else 3e-4
     opt = make_optimizer(work, lr)  # the training loop's optimiser and step (gradient clipping included)
     done = 0
     for done in range(1, steps + 1):
@@ -300,7 +326,7 @@ def refine_bracket(
         task.report(done / steps, f"refining: step {done}/{steps}")
         if on_event:
             on_event({"type": "step", "step": done, "loss": float(loss.detach()), **terms})
-        if time.perf_counter() - t_train > seconds:
+        if time.perf_counter() - t_train > budget:
             break
     work.eval()
     after = score(work)
