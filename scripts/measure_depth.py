@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hdrdesk.core.fmmef import fmmef_fuse
-from hdrdesk.core.io import load_bracket
+from hdrdesk.core.io import harmonise, read_frame
 from hdrdesk.core.mefssim import mef_ssim_rgb
 from hdrdesk.training.data import discover_scenes, read_scene_list
 
@@ -33,7 +33,7 @@ def main() -> int:
             scores = []
             for sc in scenes:
                 files = sc.files if track == "seq" else [sc.files[i] for i in (sc.pair or (0, len(sc.files) - 1))]
-                frames = [f.data for f in load_bracket(files, order=False)]
+                frames = [f.data for f in harmonise([read_frame(f, colour_manage=False) for f in files])]  # as shipped, like `hdrdesk eval`
                 scores.append(mef_ssim_rgb(frames, fmmef_fuse(frames, extra_levels=extra)))
             means[track] = float(np.mean(scores))
         print(f"extra levels {extra}: pair {means['pair']:.4f}  seq {means['seq']:.4f}", flush=True)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from hdrdesk.core.fusion import FusionOptions, fuse_frames, fuse_mertens
-from hdrdesk.core.io import load_bracket, read_frame, write_image
+from hdrdesk.core.io import harmonise, read_frame, write_image
 from hdrdesk.core.mefssim import mef_ssim_rgb
 from hdrdesk.training.data import discover_scenes, read_scene_list
 
@@ -66,7 +66,7 @@ def main() -> int:
     for sc in discover_scenes([args.data], only=names):
         for track in ("pair", "seq"):
             files = sc.files if track == "seq" else [sc.files[i] for i in (sc.pair or (0, len(sc.files) - 1))]
-            frames = load_bracket(files, order=False)
+            frames = harmonise([read_frame(f, colour_manage=False) for f in files])  # as shipped, like `hdrdesk eval` and the anchors
             data = [f.data for f in frames]
             if args.anchors_from:
                 fused = {m: read_frame(args.anchors_from / f"{sc.name}_{track}_{m}.png").rgb_float() for m in ("mertens", "fmmef")}

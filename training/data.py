@@ -272,7 +272,7 @@ def load_scenes_rgb(scenes: list[Scene], max_side: int, report: DataReport | Non
     for sc in load_scenes(scenes, max_side, report):
         rgbs = []
         for f in sc.files:
-            rgb = read_frame(f).rgb_float()
+            rgb = read_frame(f, colour_manage=False).rgb_float()  # as stored, like the luma cache
             h, w = rgb.shape[:2]
             if max_side and min(h, w) > max_side:
                 s = max_side / min(h, w)
