@@ -22,6 +22,8 @@ from hdrdesk.core.gamma import GammaParams, gamma_maps
 from hdrdesk.core.losses import weighted_ssim_loss
 from hdrdesk.core.mefssim import mef_ssim_torch
 from hdrdesk.core.pyramid import blend_torch
+from hdrdesk.core.spd import GRAY_WEIGHTS, LUMA_WEIGHTS, network_input, spd_fuse  # noqa: F401  (re-exported for callers)
+from hdrdesk.core.spd import weighted_sum as _weighted_sum
 
 
 def exposedness_reference(y: torch.Tensor, sigma: float = 0.2) -> torch.Tensor:
@@ -92,26 +94,6 @@ def clipping_penalty(raw: torch.Tensor, y: torch.Tensor, high: float = 0.97, low
 
 # ------------------------------------------------------------------ spd models (v2)
 
-GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # MATLAB rgb2gray: what MEF-SSIM is scored on
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601: what the network sees (as the app's YCrCb)
-
-
-def _weighted_sum(rgb: torch.Tensor, weights: tuple[float, float, float]) -> torch.Tensor:
-    """(..., 3, H, W) -> (..., H, W)."""
-    w = rgb.new_tensor(weights).view(3, 1, 1)
-    return (rgb * w).sum(dim=-3)
-
-
-def network_input(rgb: torch.Tensor, working_size: int) -> torch.Tensor:
-    """(B, K, 3, H, W) exposures -> (B, K, h, w) luma at the working size (short side ``working_size``)."""
-    y = _weighted_sum(rgb, LUMA_WEIGHTS)
-    h, w = y.shape[-2:]
-    if working_size and min(h, w) > working_size:
-        s = working_size / min(h, w)
-        y = F.interpolate(y, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
-    return y
-
-
 class SPDObjective:
     """Loss of an spd model on (B, K, 3, H, W) brackets:
 
@@ -132,8 +114,6 @@ class SPDObjective:
         self.working_size = working_size
 
     def __call__(self, model: torch.nn.Module, rgb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        from hdrdesk.core.spd import spd_fuse
-
         logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
         extra = getattr(getattr(model, "module", model).config, "extra_levels", 0)
         fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra)  # (B, 3, H, W)

@@ -246,8 +246,7 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
     out. Float32 RGB (or grey) in [0, 1]; a test checks it against the OpenCV path on CPU tensors."""
     import torch
 
-    from hdrdesk.core.spd import spd_fuse
-    from hdrdesk.training.objective import network_input
+    from hdrdesk.core.spd import network_input, spd_fuse
 
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     scale = 1.0 / (255.0 if images[0].dtype == np.uint8 else 65535.0 if images[0].dtype == np.uint16 else 1.0)

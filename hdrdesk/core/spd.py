@@ -137,3 +137,25 @@ def spd_fuse(
     for d in reversed(details):
         g = _upsample_box(g, tuple(d.shape[-2:]), radius) + d
     return g.clamp(0.0, 1.0) if clip else g
+
+
+# ------------------------------------------------------------------ what the network sees, what the metric sees
+
+GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # MATLAB rgb2gray: what MEF-SSIM is scored on
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601: what the network sees (as the app's YCrCb)
+
+
+def weighted_sum(rgb: torch.Tensor, weights: tuple[float, float, float]) -> torch.Tensor:
+    """(..., 3, H, W) -> (..., H, W)."""
+    w = rgb.new_tensor(weights).view(3, 1, 1)
+    return (rgb * w).sum(dim=-3)
+
+
+def network_input(rgb: torch.Tensor, working_size: int) -> torch.Tensor:
+    """(B, K, 3, H, W) exposures -> (B, K, h, w) luma at the working size (short side ``working_size``)."""
+    y = weighted_sum(rgb, LUMA_WEIGHTS)
+    h, w = y.shape[-2:]
+    if working_size and min(h, w) > working_size:
+        s = working_size / min(h, w)
+        y = F.interpolate(y, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
+    return y
