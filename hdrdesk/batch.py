@@ -74,25 +74,11 @@ def find_brackets(root: Path, exclude: Path | None = None) -> list[Path]:
 
 
 def bracket_folders(root: Path, exclude: Path | None = None) -> list[Path]:
-    """Sub-folders of ``root`` (not hidden, not ``exclude``) that hold images, sorted."""
-    from hdrdesk.core.io import list_images
+    """Sub-folders of ``root`` (not hidden, not ``exclude``) that hold images, sorted (the one finder,
+    :func:`hdrdesk.scenes.bracket_folders`, without falling back to ``root`` itself)."""
+    from hdrdesk.scenes import bracket_folders as find
 
-    root = Path(root)
-    if not root.is_dir():
-        raise InputError(f"{root}: not a folder")
-    excluded = exclude.resolve() if exclude is not None else None
-    subs = []
-    for p in sorted(root.iterdir()):
-        if not p.is_dir() or p.name.startswith("."):
-            continue
-        if excluded is not None and p.resolve() == excluded:
-            continue
-        try:
-            if list_images(p):
-                subs.append(p)
-        except OSError:
-            subs.append(p)  # unreadable: reported when it is loaded
-    return subs
+    return find(root, exclude, include_root=False)
 
 
 @dataclass
