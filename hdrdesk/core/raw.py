@@ -52,7 +52,7 @@ def _short(exc: BaseException) -> str:
 
 def read_raw_exposure(path: str | os.PathLike):
     """Exposure settings of a RAW file without developing it (fast)."""
-    from hdrdesk.core.io import ExposureInfo, read_exif
+    from hdrdesk.core.frame import ExposureInfo, read_exif
 
     path = Path(path)
     with _open(path) as raw:
@@ -120,7 +120,7 @@ def develop(path: str | os.PathLike, white_balance: Sequence[float] | None = Non
 
 def read_raw_frame(path: str | os.PathLike, white_balance: Sequence[float] | None = None):
     """A developed RAW as a :class:`~hdrdesk.core.io.Frame` (sRGB, 16-bit, with its exposure)."""
-    from hdrdesk.core.io import Frame
+    from hdrdesk.core.frame import Frame
 
     path = Path(path)
     info = read_raw_exposure(path)
@@ -133,7 +133,7 @@ def raw_thumbnail(path: str | os.PathLike) -> np.ndarray | None:
     import cv2
     import rawpy
 
-    from hdrdesk.core.io import apply_orientation
+    from hdrdesk.core.frame import apply_orientation
 
     path = Path(path)
     with _open(path) as raw:
