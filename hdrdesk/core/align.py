@@ -33,6 +33,8 @@ FEATURES = 3000  # features per view for the hand-held start (SIFT/ORB)
 MIN_FEATURE_MATCHES = 12
 # the feature start is tried when it disagrees with MTB's by more than this (ECC-copy pixels)
 FEATURE_DISAGREEMENT_PX = 2.0
+MTB_REACH_PX = 24  # an MTB shift this large (ECC-copy pixels) may be cut off by its +-31 px range
+FEATURE_SCORE_BELOW = 0.6  # an ECC match scoring below this (detail correlation) may be a wrong optimum
 CLIP_LOW, CLIP_HIGH = 3, 252  # 8-bit luma at or beyond these is clipped: no structure to align on
 _CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 # The finest level only refines what the coarser ones found: a well-posed pair converges
@@ -268,24 +270,28 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
             shift = mtb.calculateShift(small[ref_idx], small[i])  # moves image i onto the reference
             start = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
             mask = _valid_mask(small[ref_idx], small[i])
-            if ref_feats is None:
-                ref_feats = _features(detector, small[ref_idx])
-            feature_start = _feature_warp(ref_feats, _features(detector, small[i]), norm)
             before = _score(views[ref_idx], views[i])
-            warp, after = None, -2.0
-            starts = [start]
-            if feature_start is not None and _max_displacement(_as3(feature_start) @ np.linalg.inv(_as3(start)), sw, sh) > FEATURE_DISAGREEMENT_PX:
-                starts.append(feature_start)  # MTB may be out of its range (hand-held): try both, keep the better
-            failure = None
-            for s0 in starts:
-                try:
-                    w_try = _ecc(pyrs[ref_idx], pyrs[i], s0, cv2.MOTION_EUCLIDEAN, mask=mask)
-                except cv2.error as exc:
-                    failure = exc
-                    continue
-                sc = _score(views[ref_idx], _warp(views[i], w_try, False))
-                if sc > after:
-                    warp, after = w_try, sc
+            warp, after, failure = None, -2.0, None
+            try:
+                warp = _ecc(pyrs[ref_idx], pyrs[i], start, cv2.MOTION_EUCLIDEAN, mask=mask)
+                after = _score(views[ref_idx], _warp(views[i], warp, False))
+            except cv2.error as exc:
+                failure = exc
+            # Hand-held frames can be beyond MTB's reach (about +-31 px here) or turned by
+            # degrees: then features give a second start. Only then (SIFT costs CPU time the
+            # other threads, the UI's included, would miss on every bracket).
+            if warp is None or max(abs(shift[0]), abs(shift[1])) >= MTB_REACH_PX or after < FEATURE_SCORE_BELOW:
+                if ref_feats is None:
+                    ref_feats = _features(detector, small[ref_idx])
+                feature_start = _feature_warp(ref_feats, _features(detector, small[i]), norm)
+                if feature_start is not None and _max_displacement(_as3(feature_start) @ np.linalg.inv(_as3(start)), sw, sh) > FEATURE_DISAGREEMENT_PX:
+                    try:
+                        w_try = _ecc(pyrs[ref_idx], pyrs[i], feature_start, cv2.MOTION_EUCLIDEAN, mask=mask)
+                        sc = _score(views[ref_idx], _warp(views[i], w_try, False))
+                        if sc > after:
+                            warp, after = w_try, sc
+                    except cv2.error as exc:
+                        failure = failure or exc
             if warp is None:
                 raise failure if failure is not None else cv2.error("no start converged")
             model, matrix = "euclidean", warp
