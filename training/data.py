@@ -34,6 +34,11 @@ class Scene:
     luma: np.ndarray | None = None  # (K, H, W) float32 in [0, 1]
     rgb: np.ndarray | None = None  # (K, H, W, 3) uint8, for whole-scene (spd) training
 
+    @property
+    def count(self) -> int:
+        """Number of cached frames (whichever cache the scene holds)."""
+        return (self.luma if self.rgb is None else self.rgb).shape[0]
+
 
 @dataclass
 class DataReport:
@@ -142,8 +147,18 @@ def _to_luma_small(frame: Frame, max_side: int) -> np.ndarray:
     return y
 
 
-def load_scenes(scenes: list[Scene], max_side: int, report: DataReport | None = None, order_by_content: bool = False) -> list[Scene]:
-    """Read every scene's frames into luma caches; scenes that cannot be used are reported and dropped."""
+def _to_rgb8_small(frame: Frame, max_side: int) -> np.ndarray:
+    rgb = frame.rgb_float()
+    h, w = rgb.shape[:2]
+    if max_side and min(h, w) > max_side:
+        s = max_side / min(h, w)
+        rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    return (np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def load_scenes(scenes: list[Scene], max_side: int, report: DataReport | None = None, order_by_content: bool = False, colour: bool = False) -> list[Scene]:
+    """Read every scene's frames into luma caches (``colour``: RGB uint8 caches, ``Scene.rgb``, for
+    whole-scene spd training); scenes that cannot be used are reported and dropped."""
     report = report or DataReport()
     out = []
     for sc in scenes:
@@ -162,12 +177,13 @@ def load_scenes(scenes: list[Scene], max_side: int, report: DataReport | None = 
         if len(sizes) > 1:
             report.skipped.append(f"{sc.name}: frames of different sizes {sorted(sizes)}")
             continue
-        lumas = np.stack([_to_luma_small(fr, max_side) for fr in frames])
-        if min(lumas.shape[1:]) < 32:
-            report.skipped.append(f"{sc.name}: too small ({lumas.shape[2]}x{lumas.shape[1]})")
+        cache = np.stack([(_to_rgb8_small if colour else _to_luma_small)(fr, max_side) for fr in frames])
+        if min(cache.shape[1:3]) < 32:
+            report.skipped.append(f"{sc.name}: too small ({cache.shape[2]}x{cache.shape[1]})")
             continue
         pair = sc.pair if sc.pair and len(frames) == len(sc.files) else None
-        out.append(Scene(name=sc.name, files=[fr.path for fr in frames], pair=pair, luma=lumas))
+        files = [fr.path for fr in frames]
+        out.append(Scene(name=sc.name, files=files, pair=pair, rgb=cache) if colour else Scene(name=sc.name, files=files, pair=pair, luma=cache))
         report.frames += len(frames)
     report.scenes = len(out)
     return out
@@ -196,7 +212,7 @@ class CropSampler:
         self.whole_size = whole_size
 
     def _frames_for(self, sc: Scene, k: int) -> list[int]:
-        n = sc.luma.shape[0] if sc.rgb is None else sc.rgb.shape[0]
+        n = sc.count
         if k == 2:
             if sc.pair and self.rng.random() < 0.5:
                 return list(sc.pair)
@@ -237,14 +253,13 @@ class CropSampler:
 
     def _draw_k(self) -> tuple[int, list[Scene]]:
         """How many exposures the next batch has, and the scenes that have that many."""
-        count = (lambda sc: sc.luma.shape[0]) if self.scenes[0].rgb is None else (lambda sc: sc.rgb.shape[0])
         if self.rng.random() < self.pair_prob:
             k = 2
         else:
-            most = min(self.max_exposures, max(count(sc) for sc in self.scenes))
+            most = min(self.max_exposures, max(sc.count for sc in self.scenes))
             k = self.rng.randint(2, max(2, most))
-        pool = [sc for sc in self.scenes if count(sc) >= k] or self.scenes
-        return min(k, min(count(sc) for sc in pool)), pool
+        pool = [sc for sc in self.scenes if sc.count >= k] or self.scenes
+        return min(k, min(sc.count for sc in pool)), pool
 
     def sample(self) -> torch.Tensor:
         k, pool = self._draw_k()
@@ -259,29 +274,6 @@ class CropSampler:
 
 
 # ------------------------------------------------------------------ whole scenes in colour (spd models)
-
-
-def load_scenes_rgb(scenes: list[Scene], max_side: int, report: DataReport | None = None) -> list[Scene]:
-    """Like :func:`load_scenes`, but caches each scene's frames as RGB uint8 (K, H, W, 3) in ``Scene.rgb``.
-
-    The structural patch decomposition works on colour at the finest scale and on whole
-    pictures (its coarsest scale spans the frame), so spd models train on whole scenes.
-    """
-    report = report or DataReport()
-    out = []
-    for sc in load_scenes(scenes, max_side, report):
-        rgbs = []
-        for f in sc.files:
-            rgb = read_frame(f, colour_manage=False).rgb_float()  # as stored, like the luma cache
-            h, w = rgb.shape[:2]
-            if max_side and min(h, w) > max_side:
-                s = max_side / min(h, w)
-                rgb = cv2.resize(rgb, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-            rgbs.append((np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8))
-        sc.rgb = np.stack(rgbs)
-        sc.luma = sc.luma[:, :1, :1]  # the luma cache is not used for spd: keep only its shape's K
-        out.append(sc)
-    return out
 
 
 class WholeSceneSampler(CropSampler):

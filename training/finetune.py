@@ -301,7 +301,7 @@ def refine_bracket(
         stack = np.stack([_resize_short_side(x, train_side) for x in small])
         if min(stack.shape[1:3]) < 32:
             raise InputError("the bracket is too small to refine on (at least 32 pixels a side)")
-        scene = Scene("bracket", [], None, stack[:, :1, :1, 0].astype(np.float32), rgb=stack)
+        scene = Scene("bracket", [], None, rgb=stack)
         sampler = WholeSceneSampler([scene], 0, 1, stack.shape[0], 0.0, 0.8, 0)
         objective = SPDObjective(gamma, 0.2, 1.0, 1e-3, getattr(model.config, "working_size", 0) or 256)
     else:

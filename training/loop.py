@@ -30,7 +30,7 @@ from hdrdesk.core.model import ARCHES, FusionNet, NetConfig, load_model
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError, OutputError
 from hdrdesk.tasks import TaskState, null_task
 from hdrdesk.training.config import TrainConfig
-from hdrdesk.training.data import CropSampler, DataReport, WholeSceneSampler, discover_scenes, load_scenes, load_scenes_rgb, read_scene_list
+from hdrdesk.training.data import CropSampler, DataReport, WholeSceneSampler, discover_scenes, load_scenes, read_scene_list
 from hdrdesk.training.objective import Objective, SPDObjective
 
 EventCallback = Callable[[dict], None]
@@ -151,7 +151,7 @@ def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[li
         held = set(order[:n_val])
         val_sc = load_scenes([s for i, s in enumerate(train_sc) if i in held], 0)
         train_sc = [s for i, s in enumerate(train_sc) if i not in held]
-    train_sc = load_scenes_rgb(train_sc, cfg.max_side, report) if cfg.fusion == "spd" else load_scenes(train_sc, cfg.max_side, report)
+    train_sc = load_scenes(train_sc, cfg.max_side, report, colour=cfg.fusion == "spd")
     if not train_sc:
         raise InputError("no usable training brackets found in " + ", ".join(cfg.data) + (f" ({report.summary()})" if report.skipped else ""))
     return train_sc, val_sc

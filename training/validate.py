@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from hdrdesk.core.fusion import FusionOptions, finish_fusion, fuse_spd, is_spd_model, prepare_fusion
+from hdrdesk.core.fusion import FusionOptions, finish_fusion, prepare_fusion
 from hdrdesk.core.io import ExposureInfo, Frame, read_frame, to_uint
 from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
 from hdrdesk.training.data import Scene
@@ -65,8 +65,6 @@ class Validator:
 
     def fuse_case(self, model: torch.nn.Module, case: _Case) -> np.ndarray:
         """The case fused by ``model``: float RGB in [0, 1], exactly as the app would fuse these frames."""
-        if is_spd_model(model):  # a v2 network fuses colour through the structural patch decomposition
-            return fuse_spd(model, [f.data for f in case.frames])
         options = FusionOptions(method="cnn", working_size=self.working_size, align=False, keep_weights=False)
         return finish_fusion(prepare_fusion(case.frames, options), model=model).image
 

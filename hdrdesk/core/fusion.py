@@ -220,24 +220,38 @@ def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def _spd_working_size(model) -> int:
+    return getattr(model.config, "working_size", 0) or 256
+
+
+def spd_logits(model, images: Sequence[np.ndarray], device=None) -> tuple[np.ndarray, np.ndarray]:
+    """What a v2 network sees and says: (K, h, w) luma at its working size, (K, 2, h, w) logits."""
+    luma_low = spd_working_luma(images, _spd_working_size(model))
+    return luma_low, predict_spd_logits(model, luma_low, device)
+
+
+def spd_decompose(model, images: Sequence[np.ndarray], logits: np.ndarray, out_dtype=np.float32, task=None) -> np.ndarray:
+    """FMMEF's structural patch decomposition of ``images`` driven by a v2 network's ``logits``."""
+    from hdrdesk.core.fmmef import fmmef_fuse_into
+
+    return fmmef_fuse_into(
+        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        extra_levels=getattr(model.config, "extra_levels", 0), task=task,
+    )
+
+
 def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dtype=np.float32) -> np.ndarray:
     """Fuse RGB (or grey) frames (uint8/uint16/float32 in [0, 1], darkest first) with a v2 network:
     it sees the bracket's luma at its working size and predicts a detail and a base logit map per
     exposure, which drive FMMEF's structural patch decomposition (:func:`hdrdesk.core.fmmef.fmmef_fuse_into`,
     whose torch twin :func:`hdrdesk.core.spd.spd_fuse` trains it). Returns HxWx3 (HxW for grey) in
-    ``out_dtype``. The one path for the app, the CLI, evaluation and training validation.
+    ``out_dtype``. :func:`finish_fusion` runs the same two steps (and keeps the weight maps).
     """
-    from hdrdesk.core.fmmef import fmmef_fuse_into
-
     task = task or null_task()
-    size = getattr(model.config, "working_size", 0) or 256
     task.report(0.05, "Predicting weights")
-    logits = predict_spd_logits(model, spd_working_luma(images, size), device)
+    _, logits = spd_logits(model, images, device)
     task.report(0.2, "Fusing")
-    return fmmef_fuse_into(
-        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
-        extra_levels=getattr(model.config, "extra_levels", 0), task=task.sub(0.2, 1.0)
-    )
+    return spd_decompose(model, images, logits, out_dtype, task.sub(0.2, 1.0))
 
 
 def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarray:
@@ -254,7 +268,7 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
         x = torch.from_numpy(np.stack(images)).to(dev).float() * scale
         x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
         rgb = x if x.shape[2] == 3 else x.expand(-1, -1, 3, -1, -1)
-        logits = model(network_input(rgb, getattr(model.config, "working_size", 0) or 256))
+        logits = model(network_input(rgb, _spd_working_size(model)))
         out = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
         out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
@@ -267,11 +281,10 @@ def spd_weight_maps(luma_low: np.ndarray, logits: np.ndarray, shape: tuple[int, 
     (K, H, W) float32, summing to 1 over K."""
     k, wh, ww = luma_low.shape
     h, w = shape
-    luma = luma_low
     ksize = (2 * radius + 1, 2 * radius + 1)
     share = np.empty((k, wh, ww), np.float64)
     for i in range(k):
-        y = luma[i].astype(np.float64)
+        y = luma_low[i].astype(np.float64)
         mu = cv2.boxFilter(y, -1, ksize, borderType=cv2.BORDER_REFLECT_101)
         var = np.maximum(cv2.boxFilter(y * y, -1, ksize, borderType=cv2.BORDER_REFLECT_101) - mu * mu, 0.0)
         share[i] = p / 2.0 * np.log(var + 1e-8) + np.clip(logits[i, 0], -50, 50)
@@ -589,7 +602,13 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     ``out_dtype`` np.uint8 or np.uint16 makes ``result.image`` integer RGB (rounded to
     nearest) instead of float32: what an 8/16-bit file needs, without a float copy.
     """
-    task = task or null_task()
+    result = _finish(prep, task or null_task(), model, out_dtype)
+    result.motion_masks = prep.motion_masks
+    return result
+
+
+def _finish(prep: PreparedBracket, task: TaskState, model, out_dtype) -> FusionResult:
+    """:func:`finish_fusion` for each method (which adds what prepare_fusion found, the motion masks)."""
     options = prep.options
     timings = prep.timings
     t0 = time.perf_counter()
@@ -661,20 +680,14 @@ def _finish_spd(prep: PreparedBracket, net, name: str, dev, task, out_dtype) -> 
 
             image = to_uint(image, 8 if np.dtype(out_dtype) == np.uint8 else 16)
     else:
-        from hdrdesk.core.fmmef import fmmef_fuse_into
-
         task.report(0.3, "Predicting weights")
-        luma_low = spd_working_luma(images, getattr(net.config, "working_size", 0) or 256)
-        logits = predict_spd_logits(net, luma_low, dev)
+        luma_low, logits = spd_logits(net, images, dev)
         prep.timings["network"] = time.perf_counter() - t0
         if prep.options.keep_weights:
             weights = spd_weight_maps(luma_low, logits, prep.shape)
         t0 = time.perf_counter()
         task.report(0.4, "Fusing")
-        image = fmmef_fuse_into(
-            images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
-            extra_levels=getattr(net.config, "extra_levels", 0), task=task.sub(0.4, 1.0),
-        )
+        image = spd_decompose(net, images, logits, out_dtype, task.sub(0.4, 1.0))
     del images
     if image.ndim == 2:  # grey bracket: RGB like the other methods
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
@@ -705,11 +718,7 @@ def fuse_frames(
     ``model`` (or ``options.model``): an already-loaded network (a torch module) to use
     instead of loading ``options.model_path``, e.g. a model in training being validated.
     """
-    prep = prepare_fusion(frames, options, task)
-    masks = prep.motion_masks
-    result = finish_fusion(prep, task, model=model)
-    result.motion_masks = masks
-    return result
+    return finish_fusion(prepare_fusion(frames, options, task), task, model=model)
 
 
 def fuse_mertens(frames: Sequence[Frame], task: TaskState | None = None, contrast: float = 1.0, saturation: float = 1.0, exposure: float = 0.0) -> np.ndarray:
