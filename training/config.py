@@ -17,6 +17,7 @@ class TrainConfig:
     max_side: int = 512  # scenes are cached with this short side at most (the inference working size)
     crop: int = 128
     frames_per_batch: int = 24  # batch size in exposures: B = frames_per_batch // K
+    accum: int = 1  # batches whose gradients are summed into one optimiser step (spd batches are one bracket: noisy alone)
     max_exposures: int = 6
     pair_prob: float = 0.5  # share of batches that are an under/over pair
     scale_min: float = 0.5  # random rescale of the cached scene before cropping

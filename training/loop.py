@@ -179,6 +179,7 @@ def check_config(cfg: TrainConfig) -> None:
     need(is_int(cfg.crop) and cfg.crop >= 16, "crop must be at least 16 pixels", cfg.crop)
     need(is_int(cfg.frames_per_batch) and cfg.frames_per_batch >= 2, "frames_per_batch must be at least 2", cfg.frames_per_batch)
     need(is_int(cfg.max_exposures) and cfg.max_exposures >= 2, "max_exposures must be at least 2", cfg.max_exposures)
+    need(is_int(cfg.accum) and cfg.accum >= 1, "accum must be a whole number of at least 1", cfg.accum)
     need(is_int(cfg.max_side) and cfg.max_side >= cfg.crop, "max_side must be at least the crop size", cfg.max_side)
     need(is_num(cfg.lr) and cfg.lr > 0, "lr must be a positive number", cfg.lr)
     need(is_num(cfg.lr_min) and cfg.lr_min >= 0, "lr_min must be a number >= 0", cfg.lr_min)
@@ -282,6 +283,11 @@ def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: tor
     """One step: gradients of ``loss``, clipped to norm ``grad_clip`` (0: no clipping), applied."""
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    apply_gradients(model, opt, grad_clip)
+
+
+def apply_gradients(model: torch.nn.Module, opt: torch.optim.Optimizer, grad_clip: float = 1.0) -> None:
+    """Apply the gradients already accumulated in ``model``, clipped to norm ``grad_clip`` (0: no clipping)."""
     if grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
@@ -389,12 +395,15 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
             lr = lr_at(cfg, step)
             for group in opt.param_groups:
                 group["lr"] = lr
-            y = sampler.sample().to(device)
             try:
-                loss, terms = objective(ddp_model, y)
-                if not torch.isfinite(loss):
-                    raise TrainingError(f"loss became {float(loss.detach())} at step {step}; stopped and kept the last good weights")
-                optimizer_step(model, opt, loss, cfg.grad_clip)
+                opt.zero_grad(set_to_none=True)
+                for _ in range(cfg.accum):
+                    y = sampler.sample().to(device)
+                    loss, terms = objective(ddp_model, y)
+                    if not torch.isfinite(loss):
+                        raise TrainingError(f"loss became {float(loss.detach())} at step {step}; stopped and kept the last good weights")
+                    (loss / cfg.accum).backward()
+                apply_gradients(model, opt, cfg.grad_clip)
             except torch.cuda.OutOfMemoryError:
                 raise TrainingError("the GPU ran out of memory: lower frames per batch or crop size, or train on the CPU") from None
             if not all(torch.isfinite(p).all() for p in model.parameters()):
