@@ -1,4 +1,4 @@
-"""Writing a fusion result: the image and, optionally, every exposure's weight and gamma map.
+"""Writing a fusion result: the image and, optionally, every exposure's weight, gamma and motion map.
 
 One module for the command line (``hdrdesk fuse --save-weights/--save-gamma``) and the
 app's Export, so both name the files the same way and obey the same rules:
@@ -6,11 +6,14 @@ app's Export, so both name the files the same way and obey the same rules:
 * map files are named after the output image and numbered by exposure, so two inputs
   with the same name (from different folders) get two maps:
   ``{image stem}_weight_{i}_{frame stem}.png`` and
-  ``{image stem}_gamma-{variant}_{i}_{frame stem}.png`` (``i`` from 1, darkest first);
+  ``{image stem}_gamma-{variant}_{i}_{frame stem}.png`` and (deghosted results)
+  ``{image stem}_motion_{i}_{frame stem}.png`` (``i`` from 1, darkest first);
 * no target may be an input, the output image or another target (never, even with
   ``overwrite``), and none may exist unless ``overwrite``;
 * every file goes through the atomic writer; a run that fails removes what it wrote,
-  so a failed export leaves nothing behind.
+  so a failed export leaves nothing behind;
+* the image is converted from sRGB to ``output_profile`` and embeds that ICC profile
+  (:mod:`hdrdesk.core.color_profiles`); maps are data, written without one.
 
 Qt-free.
 """
@@ -33,8 +36,10 @@ if TYPE_CHECKING:  # the gamma maps need torch and kornia: imported only when th
 
 @dataclass
 class ExportOptions:
-    """What to write. ``weights_dir``/``gamma_dir``: where the maps go (default: beside the image);
-    ``gamma_params`` None: the defaults (:class:`hdrdesk.core.gamma.GammaParams`)."""
+    """What to write. ``weights_dir``/``gamma_dir``/``masks_dir``: where the maps go (default: beside
+    the image); ``gamma_params`` None: the defaults (:class:`hdrdesk.core.gamma.GammaParams`);
+    ``masks``: the motion masks of a deghosted result; ``output_profile``: srgb, adobe-rgb,
+    prophoto or input (:data:`hdrdesk.core.color_profiles.OUTPUT_PROFILES`)."""
 
     path: Path
     bits: int = 8
@@ -45,6 +50,9 @@ class ExportOptions:
     overwrite: bool = False
     weights_dir: Path | None = None
     gamma_dir: Path | None = None
+    masks: bool = False
+    masks_dir: Path | None = None
+    output_profile: str = "srgb"
 
 
 def weight_map_name(image: Path, index: int, frame: Path) -> str:
@@ -55,6 +63,11 @@ def weight_map_name(image: Path, index: int, frame: Path) -> str:
 def gamma_map_name(image: Path, index: int, frame: Path, variant: str) -> str:
     """File name of exposure ``index``'s (0-based) gamma map for output ``image``."""
     return f"{Path(image).stem}_gamma-{variant}_{index + 1}_{Path(frame).stem}.png"
+
+
+def motion_mask_name(image: Path, index: int, frame: Path) -> str:
+    """File name of exposure ``index``'s (0-based) motion mask for output ``image``."""
+    return f"{Path(image).stem}_motion_{index + 1}_{Path(frame).stem}.png"
 
 
 def resolved_gamma_params(options: ExportOptions) -> "GammaParams":
@@ -78,10 +91,20 @@ def map_targets(options: ExportOptions, frame_paths: Sequence[Path], has_weights
     return weights, gammas
 
 
+def mask_targets(options: ExportOptions, frame_paths: Sequence[Path], has_masks: bool = True) -> list[Path]:
+    """Motion mask files the export writes, in exposure order (none unless asked and deghosted)."""
+    if not (options.masks and has_masks):
+        return []
+    folder = Path(options.masks_dir) if options.masks_dir is not None else Path(options.path).parent
+    return [folder / motion_mask_name(options.path, i, f) for i, f in enumerate(frame_paths)]
+
+
 def export_targets(options: ExportOptions, result) -> list[Path]:
     """Every file an export of ``result`` (a FusionResult) writes, the image first."""
-    weights, gammas = map_targets(options, [f.path for f in result.frames], result.weights is not None)
-    return [Path(options.path), *weights, *gammas]
+    paths = [f.path for f in result.frames]
+    weights, gammas = map_targets(options, paths, result.weights is not None)
+    masks = mask_targets(options, paths, getattr(result, "motion_masks", None) is not None)
+    return [Path(options.path), *weights, *gammas, *masks]
 
 
 def check_targets(targets: Sequence[Path], inputs: Sequence[Path] = (), overwrite: bool = False) -> None:
@@ -160,13 +183,16 @@ def write_maps(
     options: ExportOptions,
     task: TaskState | None = None,
     writer: _Writer | None = None,
+    masks: Sequence[np.ndarray] | None = None,
 ) -> list[Path]:
-    """Write the maps ``options`` asks for (targets already checked). Returns the files written."""
+    """Write the maps ``options`` asks for (targets already checked); ``masks``: the result's
+    motion masks. Returns the files written."""
     task = task or null_task()
     own = writer is None
     writer = writer or _Writer(options.overwrite)
     w_targets, g_targets = map_targets(options, [f.path for f in frames], weights is not None)
-    n = len(w_targets) + (len(g_targets) + 1 if g_targets else 0)
+    m_targets = mask_targets(options, [f.path for f in frames], masks is not None)
+    n = len(w_targets) + (len(g_targets) + 1 if g_targets else 0) + len(m_targets)
     done = 0
     start = len(writer.written)
     try:
@@ -184,6 +210,10 @@ def write_maps(
                 task.report(done / n, "Writing gamma maps")
                 writer.write(target, g, bits=16)
                 done += 1
+        for target, m in zip(m_targets, masks if masks is not None else ()):
+            task.report(done / n, "Writing motion masks")
+            writer.write(target, m, bits=16)
+            done += 1
     except BaseException:
         if own:
             writer.undo()
@@ -197,16 +227,21 @@ def export_result(result, options: ExportOptions, task: TaskState | None = None,
     Checks every target first; on failure removes the files this export created.
     Returns the files written, the image first.
     """
+    from hdrdesk.core.color_profiles import convert_from_srgb, output_icc
+
     task = task or null_task()
     targets = export_targets(options, result)
     check_targets(targets, inputs, options.overwrite)
+    icc = output_icc(options.output_profile, result.frames)  # before any file: an unusable profile stops here
     reference = result.frames[len(result.frames) // 2]
     writer = _Writer(options.overwrite)
     try:
         task.report(0.02, f"Writing {targets[0].name}")
-        writer.write(targets[0], result.image, bits=options.bits, quality=options.quality, exif=reference.exif_bytes)
+        image = convert_from_srgb(result.image, icc)  # the result is sRGB
+        writer.write(targets[0], image, bits=options.bits, quality=options.quality, exif=reference.exif_bytes, icc=icc)
+        del image
         if len(targets) > 1:
-            write_maps(result.weights, result.frames, options, task.sub(0.3, 1.0), writer)
+            write_maps(result.weights, result.frames, options, task.sub(0.3, 1.0), writer, getattr(result, "motion_masks", None))
     except BaseException:
         writer.undo()
         raise

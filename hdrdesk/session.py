@@ -7,9 +7,9 @@ drive it without a display.
 
 Events (:class:`Change`), delivered synchronously, in the order the changes happen:
 
-``bracket``  frames added, removed, reordered or toggled (``fuse``: whether the change
-             calls for a new fusion; ``refill``: whether the list of frames changed, not only
-             their order).
+``bracket``  frames added, removed, reordered or toggled, or another deghosting reference
+             chosen (``fuse``: whether the change calls for a new fusion; ``refill``: whether
+             the list of frames changed, not only their order or marks).
 ``options``  the fusion options changed.
 ``result``   a new result is on display, or none (``result`` is None).
 ``view``     view state changed (``fields``: the names that changed).
@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from hdrdesk.core.align import AlignInfo
+from hdrdesk.core.deghost import DEGHOST_LEVELS
 from hdrdesk.core.io import Frame, order_frames
 
 _uids = itertools.count(1)
 
 COMPARE_MODES = ("single", "side", "split")
-OVERLAY_KINDS = ("none", "weights", "gamma")  # the overlay registry: a new kind is added here and in gui/overlays.py
+OVERLAY_KINDS = ("none", "weights", "gamma", "motion")  # the overlay registry: a new kind is added here and in gui/overlays.py
 
 
 # ===================================================================== the bracket
@@ -65,7 +66,7 @@ class FrameEntry:
             shift = f"{a.dx:+.1f}, {a.dy:+.1f} px"
             return f"aligned · {a.model} {shift}"
         if a.note == "reference":
-            return "reference frame"
+            return "alignment reference"
         return a.note or "not moved"
 
 
@@ -74,6 +75,7 @@ class Bracket:
 
     def __init__(self) -> None:
         self.entries: list[FrameEntry] = []
+        self.reference_uid: int | None = None  # the deghosting reference the user chose (None: automatic)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -113,9 +115,12 @@ class Bracket:
     def remove(self, uids: Sequence[int]) -> None:
         drop = set(uids)
         self.entries = [e for e in self.entries if e.uid not in drop]
+        if self.reference_uid in drop:
+            self.reference_uid = None
 
     def clear(self) -> None:
         self.entries = []
+        self.reference_uid = None
 
     def set_order(self, uids: Sequence[int]) -> None:
         by_uid = {e.uid: e for e in self.entries}
@@ -153,6 +158,14 @@ class Bracket:
         """The frames that will be fused, in order."""
         return [e.frame for e in self.enabled()]
 
+    def reference_index(self) -> int | None:
+        """Index of the chosen deghosting reference among the frames that will be fused
+        (None: automatic, also when the chosen frame is left out)."""
+        for i, e in enumerate(self.enabled()):
+            if e.uid == self.reference_uid:
+                return i
+        return None
+
     def ev_labels(self) -> dict[int, str]:
         """Per frame uid: exposure relative to the bracket's middle frame, e.g. '-2.0 EV'."""
         out: dict[int, str] = {}
@@ -175,18 +188,21 @@ class Bracket:
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """What the next fusion uses. ``model_path`` None: the shipped model."""
+    """What the next fusion uses. ``model_path`` None: the shipped model. ``deghost``: off|low|medium|high."""
 
     method: str = "cnn"
     model_path: Path | None = None
     working_size: int = 512
     align: bool = True
+    deghost: str = "off"
 
-    def fusion_options(self):
-        """The engine's :class:`~hdrdesk.core.fusion.FusionOptions` (weights kept for the overlays)."""
+    def fusion_options(self, reference: int | None = None):
+        """The engine's :class:`~hdrdesk.core.fusion.FusionOptions` (weights kept for the overlays);
+        ``reference``: the deghosting reference among the fused frames (None: the best-exposed one)."""
         from hdrdesk.core.fusion import FusionOptions
 
-        return FusionOptions(method=self.method, model_path=self.model_path, working_size=self.working_size, align=self.align, keep_weights=True)
+        return FusionOptions(method=self.method, model_path=self.model_path, working_size=self.working_size, align=self.align,
+                             keep_weights=True, deghost=self.deghost, reference=reference if self.deghost != "off" else None)
 
 
 @dataclass
@@ -290,6 +306,16 @@ class Session:
         self.bracket.sort()
         self._emit(Change("bracket"))
 
+    def set_reference(self, uid: int | None) -> None:
+        """Make frame ``uid`` the deghosting reference (None or 0: automatic, the best-exposed frame).
+        Emits ``bracket`` (without refill); it calls for a new fusion only while deghosting is on."""
+        uid = uid or None
+        if uid is not None and self.bracket.get(uid) is None:
+            raise ValueError(f"no frame {uid} in the bracket")
+        if uid != self.bracket.reference_uid:
+            self.bracket.reference_uid = uid
+            self._emit(Change("bracket", fuse=self.settings.deghost != "off", refill=False))
+
     def clear(self) -> None:
         """Close the bracket: no frames, no result."""
         self.bracket.clear()
@@ -298,14 +324,17 @@ class Session:
 
     # ------------------------------------------------------------- options
     def set_fusion(self, **changes: Any) -> None:
-        """Change fusion settings (method, model_path, working_size, align); emits ``options`` if any changed."""
+        """Change fusion settings (method, model_path, working_size, align, deghost); emits ``options`` if any changed."""
+        if "deghost" in changes and changes["deghost"] not in DEGHOST_LEVELS:
+            raise ValueError(f"deghost must be one of {DEGHOST_LEVELS}")
         new = replace(self.settings, **changes)
         if new != self.settings:
             self.settings = new
             self._emit(Change("options"))
 
     def fusion_options(self):
-        return self.settings.fusion_options()
+        """What the next fusion uses, the chosen deghosting reference included."""
+        return self.settings.fusion_options(self.bracket.reference_index())
 
     # ------------------------------------------------------------- result
     def set_result(self, result) -> None:
@@ -341,6 +370,14 @@ class Session:
             return None
         path = self.result.frames[index].path
         return next((e for e in self.bracket.entries if e.frame.path == path), None)
+
+    def result_reference_uid(self) -> int | None:
+        """The bracket entry the result on display was deghosted against (None: not deghosted)."""
+        ref = getattr(self.result, "reference", None)
+        if ref is None:
+            return None
+        e = self.entry_for_index(ref)
+        return e.uid if e is not None else None
 
     # ------------------------------------------------------------- view
     def set_view(self, **changes: Any) -> tuple[str, ...]:

@@ -331,7 +331,7 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
             out.append(frame)
         else:
             data = _warp(frame.data, full, model == "homography")
-            out.append(Frame(path=frame.path, data=data, exposure=frame.exposure, exif_bytes=frame.exif_bytes))
+            out.append(Frame(path=frame.path, data=data, exposure=frame.exposure, exif_bytes=frame.exif_bytes, icc_profile=frame.icc_profile))
             info = AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot, matrix=full)
         infos.append(info)
     if progress is not None:

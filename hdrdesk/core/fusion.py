@@ -78,6 +78,7 @@ class FusionResult:
     device: str = "cpu"
     timings: dict[str, float] = field(default_factory=dict)
     motion_masks: list[np.ndarray] | None = None  # per frame, when deghosted (1 = taken from the reference)
+    reference: int | None = None  # the deghosting reference frame (0-based), when deghosted
 
 
 # ----------------------------------------------------------------- models
@@ -530,6 +531,7 @@ class PreparedBracket:
     timings: dict[str, float] = field(default_factory=dict)
     keep_frames: bool = True  # False: the frames' pixels go once fused (CLI, batch)
     motion_masks: list[np.ndarray] | None = None  # per frame, when deghosted (1 = taken from the reference)
+    reference: int | None = None  # the deghosting reference frame (0-based), when deghosted
 
 
 def prepare_fusion(
@@ -562,17 +564,17 @@ def prepare_fusion(
         alignment = [AlignInfo(name=f.path.name, note="alignment off") for f in frames]
     timings["align"] = time.perf_counter() - t0
     task.check()
-    motion_masks = None
+    motion_masks = reference = None
     if options.deghost != "off":  # after alignment: mask only what still moves
         from hdrdesk.core.deghost import deghost_frames
 
         t1 = time.perf_counter()
         task.report(0.27, "Deghosting")
         ghost = deghost_frames(frames, options.deghost, options.reference)
-        frames, motion_masks = ghost.frames, ghost.masks
+        frames, motion_masks, reference = ghost.frames, ghost.masks, ghost.reference
         timings["deghost"] = time.perf_counter() - t1
     h, w = frames[0].data.shape[:2]
-    prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings, motion_masks=motion_masks)
+    prep = PreparedBracket(frames, alignment, options, (h, w), timings=timings, motion_masks=motion_masks, reference=reference)
     if options.method in ("mertens", "fmmef"):  # they work on the frames themselves
         return prep
     # The network path converts in finish_fusion: what it needs depends on the model
@@ -603,7 +605,7 @@ def finish_fusion(prep: PreparedBracket, task: TaskState | None = None, *, model
     nearest) instead of float32: what an 8/16-bit file needs, without a float copy.
     """
     result = _finish(prep, task or null_task(), model, out_dtype)
-    result.motion_masks = prep.motion_masks
+    result.motion_masks, result.reference = prep.motion_masks, prep.reference
     return result
 
 

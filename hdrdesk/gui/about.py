@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+COLOUR_NOTE = (
+    "Colour: the app displays in <b>sRGB</b>, and the pixel inspector shows sRGB values. Frames tagged with another "
+    "profile (Adobe RGB, Display P3, ProPhoto RGB …) are converted to sRGB when loaded, RAW files are developed to sRGB; "
+    "no monitor profile is applied. Export can convert the result to Adobe RGB, ProPhoto RGB or the input's profile."
+)
+
 
 def show_about(parent: QWidget, info: dict) -> None:
     """Versions, device and model (``info``: what :func:`hdrdesk.info.collect_info` returned, if it ran)."""
@@ -32,5 +38,6 @@ def show_about(parent: QWidget, info: dict) -> None:
         f"<p>Python {platform.python_version()} · Qt {qVersion()} · PySide6 {pyside_version}<br>{libs}</p>"
         f"<p>Device: {device}<br>Model: {info.get('model', 'shipped default')}<br>"
         f"Qt platform: {QApplication.platformName()}</p>"
+        f"<p>{COLOUR_NOTE}</p>"
         "<p>Sample bracket: synthetic, CC0. MIT licence.</p>",
     )

@@ -25,15 +25,21 @@ from hdrdesk.gui.imaging import Histogram
 
 
 class InspectorPanel(QWidget):
-    """Values under the cursor: per exposure value, weight and gamma; the fused value."""
+    """Values under the cursor: per exposure value, weight, gamma and (deghosted) motion mask; the fused value.
+
+    Values are sRGB: frames with another profile are converted when loaded, RAWs developed to sRGB."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.position = QLabel("Hover over the image")
         self.position.setProperty("dim", True)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Exposure", "RGB", "Weight", "Gamma"])
-        self.table.setToolTip("Hover over the image: each exposure's pixel value (as stored), weight and gamma there")
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Exposure", "sRGB", "Weight", "Gamma", "Motion"])
+        self.table.setToolTip("Hover over the image: each exposure's pixel value (sRGB, as fused: aligned and, when\n"
+                              "deghosting is on, with moved parts taken from the reference), weight and gamma there;\n"
+                              "Motion: the share of the pixel deghosting took from the reference (★: the reference)")
+        self.table.horizontalHeaderItem(4).setToolTip("Motion mask: 1 = taken from the deghosting reference")
+        self.table.setColumnHidden(4, True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -46,7 +52,7 @@ class InspectorPanel(QWidget):
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2, 3):
+        for c in (1, 2, 3, 4):
             h.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.fused = QLabel("")
@@ -81,11 +87,12 @@ class InspectorPanel(QWidget):
         header.setText(f"x {values['x']}, y {values['y']}")
         self.table.horizontalHeaderItem(3).setToolTip(note or "gamma at full resolution")
         rows = values["exposures"]
+        self.table.setColumnHidden(4, all(e.get("motion") is None for e in rows))
         if self.table.rowCount() != len(rows):
             self.table.setRowCount(len(rows))
             self.table.setMinimumHeight((min(len(rows), 6) + 1) * self._row_h + 8)
             for r in range(len(rows)):
-                for c in range(4):
+                for c in range(5):
                     item = QTableWidgetItem()
                     if c:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -97,6 +104,7 @@ class InspectorPanel(QWidget):
                 vt,
                 "—" if e["weight"] is None else f"{e['weight']:.3f}",
                 "—" if e["gamma"] is None else f"{e['gamma']:.3f}",
+                "★" if e.get("reference") and e.get("motion") is not None else "—" if e.get("motion") is None else f"{e['motion']:.2f}",
             )
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)

@@ -42,7 +42,9 @@ class ExportController(QObject):
             folder = str(Path.home())
         default = Path(folder) / f"{ref.parent.name or ref.stem}_fused{cfg.get(s, cfg.EXPORT_SUFFIX)}"
         dlg = ExportDialog(default, self.w.overlay_panel.gamma_params(), res.weights is not None, self.w,
-                           bits=cfg.get(s, cfg.EXPORT_BITS), quality=cfg.get(s, cfg.EXPORT_QUALITY))
+                           bits=cfg.get(s, cfg.EXPORT_BITS), quality=cfg.get(s, cfg.EXPORT_QUALITY),
+                           masks_available=res.motion_masks is not None, profile=cfg.get(s, cfg.EXPORT_PROFILE),
+                           input_profile=self.input_profile_name())
         if dlg.exec() != ExportDialog.DialogCode.Accepted:
             return
         options = dlg.options()
@@ -50,7 +52,16 @@ class ExportController(QObject):
         cfg.put(s, cfg.EXPORT_SUFFIX, options.path.suffix.lower())
         cfg.put(s, cfg.EXPORT_BITS, options.bits)
         cfg.put(s, cfg.EXPORT_QUALITY, options.quality)
+        cfg.put(s, cfg.EXPORT_PROFILE, options.output_profile)
         self.export_to(options)
+
+    def input_profile_name(self) -> str:
+        """The name of the profile ``input`` exports to: the middle exposure's (sRGB when untagged)."""
+        from hdrdesk.core.color_profiles import describe
+
+        res = self.w.result()
+        icc = res.frames[len(res.frames) // 2].icc_profile if res is not None and res.frames else None
+        return describe(icc) if icc else "sRGB: the frames carry none"
 
     def export_to(self, options: ExportOptions, confirm: bool = True) -> int:
         """Export the result on display on a worker. Asks before replacing files. Returns the request id (0: not started)."""

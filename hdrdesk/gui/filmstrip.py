@@ -1,4 +1,8 @@
-"""The filmstrip: the bracket's exposures in order, as cards you can reorder and toggle."""
+"""The filmstrip: the bracket's exposures in order, as cards you can reorder and toggle.
+
+With deghosting on, a star marks the reference frame (click another card's star to choose it);
+while RAW files develop, their embedded previews stand in as pending cards (filmstrip_marks).
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from hdrdesk.gui import style
+from hdrdesk.gui.filmstrip_marks import DeghostMarks, PendingCard, paint_marks, paint_pending, star_rect
 from hdrdesk.session import FrameEntry
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
+PENDING_ROLE = Qt.ItemDataRole.UserRole + 2  # a PendingCard: a RAW file still developing
 CARD_W, CARD_H = 184, 168
 THUMB_H = 84
 PAD = 8
@@ -38,6 +44,7 @@ class _CardDelegate(QStyledItemDelegate):
     """Draws one exposure: thumbnail, toggle, name, exposure, EV and brightness, alignment."""
 
     toggled = Signal(int)
+    starred = Signal(int)  # uid whose reference star was clicked
 
     def __init__(self, strip: "Filmstrip") -> None:
         super().__init__(strip)
@@ -50,7 +57,18 @@ class _CardDelegate(QStyledItemDelegate):
     def check_rect(card: QRect) -> QRect:
         return QRect(card.left() + PAD + 5, card.top() + PAD + 5, 18, 18)
 
+    @staticmethod
+    def thumb_rect(card: QRect) -> QRect:
+        return QRect(card.left() + PAD, card.top() + PAD, card.width() - 2 * PAD, THUMB_H)
+
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        pending = index.data(PENDING_ROLE)
+        if pending is not None:
+            p.save()
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            paint_pending(p, option.rect.adjusted(4, 4, -4, -4), THUMB_H, PAD, pending, self.strip.pending_pixmap(pending))
+            p.restore()
+            return
         entry: FrameEntry | None = self.strip.entry_for(index)
         if entry is None:
             return
@@ -65,7 +83,7 @@ class _CardDelegate(QStyledItemDelegate):
         p.drawRoundedRect(card, 6, 6)
 
         # thumbnail, letterboxed
-        area = QRect(card.left() + PAD, card.top() + PAD, card.width() - 2 * PAD, THUMB_H)
+        area = self.thumb_rect(card)
         p.fillRect(area, QColor(style.BG_DARKEST))
         pix: QPixmap | None = self.strip.pixmap_for(entry)
         if pix is not None and not pix.isNull():
@@ -78,6 +96,8 @@ class _CardDelegate(QStyledItemDelegate):
             p.fillRect(area, QColor(20, 20, 20, 170))
             p.setPen(QColor(style.TEXT_DIM))
             p.drawText(area, Qt.AlignmentFlag.AlignCenter, "off")
+        else:
+            paint_marks(p, area, entry.uid, self.strip.marks, hover)
 
         # toggle
         cr = self.check_rect(card)
@@ -130,12 +150,23 @@ class _CardDelegate(QStyledItemDelegate):
     def editorEvent(self, event, model, option, index) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton:
             card = option.rect.adjusted(4, 4, -4, -4)
+            uid = index.data(UID_ROLE)
             if self.check_rect(card).adjusted(-3, -3, 3, 3).contains(event.position().toPoint()):
-                uid = index.data(UID_ROLE)
                 if uid is not None:
                     self.toggled.emit(int(uid))
                 return True
+            marks = self.strip.marks
+            entry = self.strip.entry_for(index)
+            if marks.on and entry is not None and entry.enabled and self._star_hit(card, int(uid), event.position().toPoint()):
+                self.starred.emit(int(uid))
+                return True
         return super().editorEvent(event, model, option, index)
+
+    def _star_hit(self, card: QRect, uid: int, pos) -> bool:
+        star = star_rect(self.thumb_rect(card))
+        if self.strip.marks.role(uid):  # the wider "★ reference" label
+            star.setWidth(self.strip.fontMetrics().horizontalAdvance("★ reference · auto") + 12)
+        return star.adjusted(-3, -3, 3, 3).contains(pos)
 
 
 class Filmstrip(QListWidget):
@@ -149,6 +180,7 @@ class Filmstrip(QListWidget):
     sortRequested = Signal()
     currentUidChanged = Signal(int)  # uid, or 0 for none
     filesDropped = Signal(list)  # paths dropped from outside
+    referenceRequested = Signal(int)  # uid to deghost against, 0 = automatic (the best-exposed frame)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,6 +202,9 @@ class Filmstrip(QListWidget):
         self.customContextMenuRequested.connect(self._context_menu)
         self._delegate = _CardDelegate(self)
         self._delegate.toggled.connect(self.toggled)
+        self._delegate.starred.connect(self._star_clicked)
+        self.marks = DeghostMarks()
+        self._pending_pixmaps: dict[int, QPixmap] = {}
         self.setItemDelegate(self._delegate)
         self._entries: dict[int, FrameEntry] = {}
         self._pixmaps: dict[int, QPixmap] = {}
@@ -196,6 +231,7 @@ class Filmstrip(QListWidget):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setToolTip(self._tooltip(e))
                 self.addItem(item)
+            self._pending_pixmaps = {}
             if current in self._entries:
                 self.set_current_uid(current)
         finally:
@@ -226,7 +262,60 @@ class Filmstrip(QListWidget):
         return self._ev.get(uid, "")
 
     def uids(self) -> list[int]:
-        return [int(self.item(i).data(UID_ROLE)) for i in range(self.count())]
+        return [int(u) for u in (self.item(i).data(UID_ROLE) for i in range(self.count())) if u is not None]
+
+    # ------------------------------------------------------- camera brackets
+    def set_marks(self, marks: DeghostMarks) -> None:
+        """What the cards show about deghosting (the reference star, the replaced shares)."""
+        self.marks = marks
+        self.refresh()
+
+    def _star_clicked(self, uid: int) -> None:
+        # the chosen reference's star goes back to automatic; any other makes that frame the reference
+        self.referenceRequested.emit(0 if uid == self.marks.chosen else uid)
+
+    def show_pending(self, cards: list[PendingCard], alone: bool = False) -> None:
+        """Cards for RAW files being developed, after the bracket's (``alone``: instead of them)."""
+        self._remove_pending()
+        for i in range(self.count()):
+            self.setRowHidden(i, alone)
+        for card in cards:
+            item = QListWidgetItem()
+            item.setData(PENDING_ROLE, card)
+            item.setSizeHint(QSize(CARD_W, CARD_H))
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(f"{card.name}: {card.state}; the preview is the one the camera embedded")
+            self.addItem(item)
+        self.viewport().update()
+
+    def pending_cards(self) -> list[PendingCard]:
+        return [self.item(i).data(PENDING_ROLE) for i in range(self.count()) if self.item(i).data(PENDING_ROLE) is not None]
+
+    def clear_pending(self) -> None:
+        """Drop the pending cards and show the bracket's again (a load ended, or was cancelled)."""
+        self._remove_pending()
+        for i in range(self.count()):
+            self.setRowHidden(i, False)
+        self.viewport().update()
+
+    def _remove_pending(self) -> None:
+        self._updating = True
+        try:
+            for i in reversed(range(self.count())):
+                if self.item(i).data(PENDING_ROLE) is not None:
+                    self.takeItem(i)
+        finally:
+            self._updating = False
+        self._pending_pixmaps = {}
+
+    def pending_pixmap(self, card: PendingCard) -> QPixmap | None:
+        if card.thumb is None:
+            return None
+        pm = self._pending_pixmaps.get(id(card.thumb))
+        if pm is None:
+            pm = QPixmap.fromImage(card.thumb)
+            self._pending_pixmaps[id(card.thumb)] = pm
+        return pm
 
     def current_uid(self) -> int:
         item = self.currentItem()
@@ -241,8 +330,7 @@ class Filmstrip(QListWidget):
     def selected_uids(self) -> list[int]:
         return [int(i.data(UID_ROLE)) for i in self.selectedItems()]
 
-    @staticmethod
-    def _tooltip(e: FrameEntry) -> str:
+    def _tooltip(self, e: FrameEntry) -> str:
         f = e.frame
         lines = [
             str(f.path),
@@ -252,6 +340,8 @@ class Filmstrip(QListWidget):
             f"alignment: {e.align.describe() if e.align is not None and not e.align_off else e.alignment_text()}",
             "included in the fusion" if e.enabled else "left out of the fusion",
         ]
+        if self.marks.on and e.enabled:
+            lines.append(self.marks.describe(e.uid))
         return "\n".join(lines)
 
     # -------------------------------------------------------------- events
@@ -304,6 +394,14 @@ class Filmstrip(QListWidget):
             act.setChecked(bool(e and e.enabled))
             act.triggered.connect(lambda: self.toggled.emit(uid))
             menu.addAction(act)
+            ref = QAction("Deghosting reference", menu, checkable=True)
+            ref.setChecked(self.marks.chosen == uid)
+            ref.setEnabled(bool(e and e.enabled))
+            ref.setToolTip("Take what moved from this frame (deghosting must be on to see an effect)")
+            ref.triggered.connect(lambda on: self.referenceRequested.emit(uid if on else 0))
+            menu.addAction(ref)
+            if self.marks.chosen is not None:
+                menu.addAction("Automatic reference (best exposed)", lambda: self.referenceRequested.emit(0))
             menu.addAction("Move left", lambda: self.moveRequested.emit(uid, -1))
             menu.addAction("Move right", lambda: self.moveRequested.emit(uid, 1))
             menu.addAction("Remove", lambda: self.removeRequested.emit(self.selected_uids() or [uid]))

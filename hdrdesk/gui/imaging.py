@@ -150,6 +150,24 @@ def colorize_display(values: np.ndarray, name: str, size: tuple[int, int], with_
     return DisplayImage(size[0], size[1], preview, full, keep)
 
 
+def colorize_mask_display(mask: np.ndarray, name: str, size: tuple[int, int], with_full: bool = True) -> DisplayImage:
+    """A motion mask (values in [0, 1]) as a display image: colour-mapped, with the mask as its
+    alpha, so where nothing moved the image shows through untouched."""
+
+    def rgba(values: np.ndarray) -> np.ndarray:
+        alpha = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.dstack([colorize(values, name), alpha]))
+
+    small = downscale(mask.astype(np.float32, copy=False), PREVIEW_LONG)
+    preview, keep_p = qimage_from_array(rgba(small))
+    keep = [keep_p]
+    full = None
+    if with_full and small.shape != mask.shape:
+        full, keep_f = qimage_from_array(rgba(mask))
+        keep.append(keep_f)
+    return DisplayImage(size[0], size[1], preview, full, keep)
+
+
 @dataclass
 class Histogram:
     """256-bin histograms of an 8-bit rendering: luma, red, green, blue."""

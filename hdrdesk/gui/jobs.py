@@ -28,12 +28,14 @@ from hdrdesk.gui.imaging import (
     DisplayImage,
     Histogram,
     colorize_display,
+    colorize_mask_display,
     downscale,
     histogram,
     make_display,
     qimage_copy,
     to_uint8,
 )
+from hdrdesk.gui.raw_loading import RawBatch, RawPreviews  # noqa: F401  (RawPreviews: what load_job publishes)
 from hdrdesk.tasks import TaskState
 
 QUALITY_SIZE = 512  # long side at which MEF-SSIM is computed
@@ -55,10 +57,15 @@ class LoadedFrame:
 class LoadOutput:
     frames: list[LoadedFrame]
     errors: list[str]
+    dropped_for_raw: list[Path] = field(default_factory=list)  # JPEG/PNG/TIFF whose RAW was given too
 
 
 def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
-    """Read image files (folders stand for the images inside); bad files become messages."""
+    """Read image files (folders stand for the images inside); bad files become messages.
+
+    RAW files (hdrdesk.gui.raw_loading): a RAW and a JPEG of the same shot give the RAW; their
+    embedded previews are published first (:class:`RawPreviews`) and become the thumbnails; all are
+    developed with one white balance; cancelling stops between files."""
     files: list[Path] = []
     errors: list[str] = []
     for item in paths:
@@ -68,11 +75,13 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
             errors.append(str(exc))
         except OSError as exc:
             errors.append(f"{item}: {exc.strerror or exc}")
+    raws = RawBatch(files, task, errors)
+    files = raws.files
     out: list[LoadedFrame] = []
     for i, path in enumerate(files):
-        task.report(i / max(1, len(files)), f"Loading {Path(path).name}")
+        task.report(i / max(1, len(files)), raws.step_message(path, i, len(files)))
         try:
-            frame = read_frame(path)
+            frame = read_frame(path, raws.white_balance)
         except HDRDeskError as exc:
             errors.append(str(exc))
             continue
@@ -82,10 +91,14 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
         except Exception as exc:  # noqa: BLE001 - a decoder hiccup must not lose the other frames
             errors.append(f"{path}: could not be read ({type(exc).__name__}: {exc})")
             continue
-        thumb = qimage_copy(downscale(to_uint8(frame.data), THUMB_LONG))
+        finally:
+            raws.developed(path)
+        thumb = raws.thumb(path)  # a RAW's embedded preview, else a copy of the pixels
+        if thumb is None:
+            thumb = qimage_copy(downscale(to_uint8(frame.data), THUMB_LONG))
         out.append(LoadedFrame(frame, thumb, frame.mean_luma()))
     task.report(1.0, "Loaded")
-    return LoadOutput(out, errors)
+    return LoadOutput(out, errors, raws.dropped)
 
 
 # ---------------------------------------------------------------------- fusion
@@ -188,6 +201,12 @@ def overlay_job(values: np.ndarray, colormap: str, size: tuple[int, int], task: 
     """Colour one weight/gamma map (full resolution when the map is)."""
     task.report(0.1, "Colouring the overlay")
     return colorize_display(values, colormap, size, with_full=True)
+
+
+def mask_overlay_job(mask: np.ndarray, colormap: str, size: tuple[int, int], task: TaskState) -> DisplayImage:
+    """Colour one motion mask, transparent where nothing moved."""
+    task.report(0.1, "Colouring the motion mask")
+    return colorize_mask_display(mask, colormap, size, with_full=True)
 
 
 # ------------------------------------------------------------------- quality

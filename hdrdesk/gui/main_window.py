@@ -9,6 +9,7 @@ fusion; the rest is done by small controllers it owns, each in its own module:
 ``self.analysis``      MEF-SSIM and the Mertens comparison (analysis_controller)
 ``self.exports``       Export (export_controller, hdrdesk.export)
 ``self.models``        the model in use and the training tools (models_controller)
+``self.camera``        deghosting reference and motion masks, RAW loading (camera_controller)
 =====================  =====================================================
 
 Menus, toolbar and shortcuts come from the table in :mod:`hdrdesk.gui.actions`; settings
@@ -38,6 +39,7 @@ from hdrdesk.export import ExportOptions
 from hdrdesk.gui import actions as action_table
 from hdrdesk.gui import settings as cfg
 from hdrdesk.gui.analysis_controller import AnalysisController
+from hdrdesk.gui.camera_controller import CameraController
 from hdrdesk.gui.export_controller import ExportController
 from hdrdesk.gui.jobs import FusionOutput, GammaOutput, LoadOutput, MertensOutput, fusion_job, load_job
 from hdrdesk.gui.models_controller import ModelsController
@@ -90,6 +92,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.exports = ExportController(self)
         self.models = ModelsController(self)
         self.views = ViewController(self)
+        self.camera = CameraController(self)
         self._build_commands()
         self._connect()
         self._fuse_timer = QTimer(self)
@@ -322,6 +325,7 @@ class MainWindow(WindowLayout, QMainWindow):
             self.show_status(f"Loaded {n} exposure{'s' if n != 1 else ''}")
         elif not out.errors:
             self.notify("No images found there.", "warning")
+        self.camera.loaded(out)
         self.loadFinished.emit()
 
     # ====================================================== bracket editing
@@ -380,7 +384,7 @@ class MainWindow(WindowLayout, QMainWindow):
     def _sync_fusion_settings(self) -> None:
         """The panel's widgets are where the user edits the settings: copy them into the session."""
         fp = self.fusion_panel
-        self.session.set_fusion(method=fp.method_value(), model_path=fp.model_path(), working_size=fp.working.value(), align=fp.align.isChecked())
+        self.session.set_fusion(method=fp.method_value(), model_path=fp.model_path(), working_size=fp.working.value(), align=fp.align.isChecked(), deghost=fp.deghost_value())
 
     def fusion_options_changed(self) -> None:
         self._sync_fusion_settings()

@@ -1,4 +1,4 @@
-"""Overlays and the pixel inspector: weight and gamma maps of the current exposure over the image.
+"""Overlays and the pixel inspector: weight, gamma and motion maps of the current exposure over the image.
 
 Owns the two runners that colour maps and compute gamma maps, the cache of coloured
 overlays, and the gamma policy: while a slider moves the maps are computed at
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QPointF
 
 from hdrdesk.gui.imaging import DisplayImage
-from hdrdesk.gui.jobs import GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE, FusionOutput, GammaOutput, LumaCache, gamma_job, overlay_job
+from hdrdesk.gui.jobs import GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE, FusionOutput, GammaOutput, LumaCache, gamma_job, mask_overlay_job, overlay_job
 from hdrdesk.gui.overlays import overlay_kind
 from hdrdesk.gui.workers import JobRunner
 
@@ -73,6 +73,8 @@ class OverlayController(QObject):
             res = self.w.result()
             if overlay_kind(kind).needs_weights and (res is None or res.weights is None):
                 kind = "gamma"
+            if overlay_kind(kind).needs_masks and (res is None or res.motion_masks is None):
+                kind = "gamma"
             op.set_kind(kind)
         else:
             self.last_kind = op.kind_value()
@@ -112,6 +114,18 @@ class OverlayController(QObject):
                 self._show(key)
             else:
                 self.runner.submit(overlay_job, res.weights[k], cmap, (w, h), label="Overlay")
+        elif kind == "motion":
+            if res.motion_masks is None:
+                self.w.viewer.set_overlay(None)
+                return
+            key = ("motion", id(out), k, cmap)
+            self._key = key
+            if res.reference == k:
+                self.w.show_status(f"Exposure {k + 1} is the deghosting reference: nothing of it is replaced")
+            if key in self._cache:
+                self._show(key)
+            else:
+                self.runner.submit(mask_overlay_job, res.motion_masks[k], cmap, (w, h), label="Overlay")
         else:
             self.request_gamma(dragging=False, recolour_only=True)
 
@@ -230,6 +244,8 @@ class OverlayController(QObject):
                     "value": f.data[y, x].copy(),
                     "weight": None if res.weights is None else float(res.weights[k, y, x]),
                     "gamma": None if g is None else float(g.maps[k, gy, gx]),
+                    "motion": None if res.motion_masks is None else float(res.motion_masks[k][y, x]),
+                    "reference": k == res.reference,
                     "highlight": k == current,
                 }
             )

@@ -18,12 +18,15 @@ class OverlayKind:
     legend_label: str = ""  # beside the colour legend
     legend_caption: str = ""  # under it
     needs_weights: bool = False  # only for results with weight maps (not Mertens)
+    needs_masks: bool = False  # only for deghosted results (they carry motion masks)
 
 
 OVERLAYS: tuple[OverlayKind, ...] = (
     OverlayKind("none", "None"),
     OverlayKind("weights", "Weight map", "weight", "the exposure's weight", needs_weights=True),
     OverlayKind("gamma", "Gamma map", "gamma", "the exposure's gamma"),
+    # transparent where nothing moved: only what deghosting replaced is tinted
+    OverlayKind("motion", "Motion mask", "moved", "the share taken from the reference (0: transparent)", needs_masks=True),
 )
 assert tuple(o.key for o in OVERLAYS) == OVERLAY_KINDS, "the overlay registry and the session disagree"
 

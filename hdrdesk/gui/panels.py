@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hdrdesk.core.deghost import DEGHOST_LEVELS
 from hdrdesk.core.fusion import METHODS
 from hdrdesk.core.gamma import DEFAULT_GAMMA_VARIANT, GAMMA_VARIANTS, GammaParams, sigma_for_window
 from hdrdesk.gui import style
@@ -36,6 +37,12 @@ METHOD_LABELS = {"cnn": "Network (CNN)", "mertens": "Mertens (classic)", "fmmef"
 METHOD_NAMES = {"cnn": "network", "mertens": "Mertens", "fmmef": "FMMEF"}
 #: Methods that use the network's model and working size (the others ignore them).
 NETWORK_METHODS = ("cnn",)
+
+DEGHOST_LABELS = {"off": "Off", "low": "Low", "medium": "Medium", "high": "High"}
+DEGHOST_TIP = ("Deghosting: where something moved between the exposures (people, cars, leaves, water),\n"
+               "take it from one reference frame so it appears once, not as a transparent double.\n"
+               "Off: no masks. Low: only clear motion. Medium and High: more, at the risk of masking\n"
+               "what did not move. The reference is starred in the filmstrip (click a star to choose).")
 
 VARIANT_LABELS = {
     "variance": "Variance",
@@ -89,6 +96,10 @@ class FusionPanel(QWidget):
         self.working.setValue(512)
         self.working.setSuffix(" px")
         self.working.setToolTip("Short side of the copy the network sees; weights are lifted to full resolution.\nLarger is slower and may keep more fine detail.")
+        self.deghost = QComboBox()
+        for level in DEGHOST_LEVELS:
+            self.deghost.addItem(DEGHOST_LABELS.get(level, level), level)
+        self.deghost.setToolTip(DEGHOST_TIP)
         self.align = QCheckBox("Align exposures")
         self.align.setChecked(True)
         self.align.setToolTip("Align hand-held brackets to the middle exposure before fusing")
@@ -103,6 +114,7 @@ class FusionPanel(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Model", model_row)
         form.addRow("Working size", self.working)
+        form.addRow("Deghost", self.deghost)
         fuse_row = QHBoxLayout()
         fuse_row.addWidget(self.align, 1)
         fuse_row.addWidget(self.fuse)
@@ -120,6 +132,7 @@ class FusionPanel(QWidget):
         self.working.editingFinished.connect(self._working_done)
         self._last_working = self.working.value()
         self.align.toggled.connect(lambda _b: self.changed.emit())
+        self.deghost.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.fuse.clicked.connect(self.fuseRequested)
         self.browse.clicked.connect(self.browseRequested)
         self.set_models([("Default (shipped)", None)])
@@ -134,9 +147,9 @@ class FusionPanel(QWidget):
             w.setEnabled(network)
 
     def state(self) -> dict:
-        """method, working_size, align, model (a path or "")."""
+        """method, working_size, align, model (a path or ""), deghost (off|low|medium|high)."""
         return {"method": self.method_value(), "working_size": self.working.value(), "align": self.align.isChecked(),
-                "model": str(self.model_path() or "")}
+                "model": str(self.model_path() or ""), "deghost": self.deghost_value()}
 
     def set_state(self, state: dict, models: list[tuple[str, Path | None]] | None = None) -> None:
         """Restore :meth:`state` (no ``changed`` signal); ``models`` refills the model list first."""
@@ -148,6 +161,8 @@ class FusionPanel(QWidget):
             self._last_working = self.working.value()
         if "align" in state:
             self.align.setChecked(bool(state["align"]))
+        if "deghost" in state:
+            self.set_deghost(state["deghost"])
         model = state.get("model") or ""
         current = Path(model) if model and Path(model).is_file() else None
         if models is not None:
@@ -169,6 +184,15 @@ class FusionPanel(QWidget):
         i = self.method.findData(method)
         if i >= 0:
             self.method.setCurrentIndex(i)
+
+    def deghost_value(self) -> str:
+        return self.deghost.currentData()
+
+    def set_deghost(self, level: str) -> None:
+        """Select a deghosting level (an unknown one keeps the current level)."""
+        i = self.deghost.findData(level)
+        if i >= 0:
+            self.deghost.setCurrentIndex(i)
 
     def model_path(self) -> Path | None:
         data = self.model.currentData()
@@ -401,13 +425,21 @@ class OverlayPanel(QWidget):
         self.alpha.setValue(round(params.alpha * 100))
 
     def set_weights_available(self, ok: bool, why: str = "") -> None:
+        self.set_kind_available("weights", ok, why)
+
+    def set_kind_available(self, kind: str, ok: bool, why: str = "") -> None:
+        """Enable or disable one overlay kind (``why``: its tooltip while off); showing it falls back to none."""
         model = self.kind.model()
-        item = model.item(self.kind.findData("weights"))
+        item = model.item(self.kind.findData(kind))
         if item is not None:
             item.setEnabled(ok)
             item.setToolTip("" if ok else why)
-        if not ok and self.kind_value() == "weights":
+        if not ok and self.kind_value() == kind:
             self.set_kind("none")
+
+    def kind_available(self, kind: str) -> bool:
+        item = self.kind.model().item(self.kind.findData(kind))
+        return item is not None and item.isEnabled()
 
     # ---------------------------------------------------------- helpers
     def _opacity_changed(self, v: int) -> None:

@@ -43,6 +43,7 @@ FUSION_METHOD = Key("fusion/method", str, "cnn")
 FUSION_WORKING_SIZE = Key("fusion/working_size", int, DEFAULT_WORKING_SIZE)
 FUSION_ALIGN = Key("fusion/align", bool, True)
 FUSION_MODEL = Key("fusion/model", str, "")
+FUSION_DEGHOST = Key("fusion/deghost", str, "off")
 USER_MODELS = Key("models/user", list, ())  # model files used from outside the model store, newest first
 # view (OverlayPanel.state(), HistogramPanel.state(), the compare mode)
 OVERLAY = Key("view/overlay", str, "none")
@@ -59,6 +60,7 @@ EXPORT_FOLDER = Key("export/folder", str, "")
 EXPORT_SUFFIX = Key("export/suffix", str, ".jpg")
 EXPORT_BITS = Key("export/bits", int, 8)
 EXPORT_QUALITY = Key("export/quality", int, DEFAULT_JPEG_QUALITY)
+EXPORT_PROFILE = Key("export/profile", str, "srgb")  # hdrdesk.core.color_profiles.OUTPUT_PROFILES
 
 #: Every key, for documentation and tests.
 SCHEMA: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))
@@ -66,7 +68,8 @@ SCHEMA: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstanc
 #: Panel state fields (``state()`` dicts) and the keys that store them.
 OVERLAY_STATE = {"overlay": OVERLAY, "overlay_opacity": OVERLAY_OPACITY, "colormap": COLORMAP, "overlay_over": OVERLAY_OVER,
                  "gamma_variant": GAMMA_VARIANT, "gamma_window": GAMMA_WINDOW, "gamma_alpha": GAMMA_ALPHA}
-FUSION_STATE = {"method": FUSION_METHOD, "working_size": FUSION_WORKING_SIZE, "align": FUSION_ALIGN, "model": FUSION_MODEL}
+FUSION_STATE = {"method": FUSION_METHOD, "working_size": FUSION_WORKING_SIZE, "align": FUSION_ALIGN, "model": FUSION_MODEL,
+                "deghost": FUSION_DEGHOST}
 HISTOGRAM_STATE = {"histogram_rgb": HISTOGRAM_RGB}
 
 

@@ -46,8 +46,8 @@ def test_panel_state_round_trips(window):
     op.set_state(state)
     assert op.state() == state
     fp = window.fusion_panel
-    fp.set_state({"method": "mertens", "working_size": 384, "align": False, "model": ""})
-    assert fp.state() == {"method": "mertens", "working_size": 384, "align": False, "model": ""}
+    fp.set_state({"method": "mertens", "working_size": 384, "align": False, "model": "", "deghost": "medium"})
+    assert fp.state() == {"method": "mertens", "working_size": 384, "align": False, "model": "", "deghost": "medium"}
     assert not fp.working.isEnabled()  # the network's settings are off for Mertens
     s = window.settings
     cfg.put_state(s, cfg.OVERLAY_STATE, state)
