@@ -34,12 +34,15 @@ class InspectorPanel(QWidget):
         self.position = QLabel("Hover over the image")
         self.position.setProperty("dim", True)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Exposure", "sRGB", "Weight", "Gamma", "Motion"])
+        self.table.setHorizontalHeaderLabels(["Exposure", "sRGB", "Weight", "Gamma", "Mask"])
         self.table.setToolTip("Hover over the image: each exposure's pixel value (sRGB, as fused: aligned and, when\n"
                               "deghosting is on, with moved parts taken from the reference), weight and gamma there;\n"
-                              "Motion: the share of the pixel deghosting took from the reference (★: the reference)")
+                              "Mask: the share of the pixel deghosting took from the reference (★: the reference)")
+        self.table.horizontalHeaderItem(2).setToolTip("Weight of each exposure at the pixel")
         self.table.horizontalHeaderItem(4).setToolTip("Motion mask: 1 = taken from the deghosting reference")
         self.table.setColumnHidden(4, True)
+        # five columns in a side panel: tight cells, so the exposure's name keeps some room
+        self.table.setStyleSheet("QTableWidget::item { padding: 0 2px; } QHeaderView::section { padding: 2px 3px; }")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -87,7 +90,15 @@ class InspectorPanel(QWidget):
         header.setText(f"x {values['x']}, y {values['y']}")
         self.table.horizontalHeaderItem(3).setToolTip(note or "gamma at full resolution")
         rows = values["exposures"]
-        self.table.setColumnHidden(4, all(e.get("motion") is None for e in rows))
+        masks = any(e.get("motion") is not None for e in rows)
+        self.table.setColumnHidden(4, not masks)
+        # with the mask column the names get little room: keep their start (the index, the EV)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight if masks else Qt.TextElideMode.ElideMiddle)
+        if masks:
+            header.setText(f"{values['x']}, {values['y']}")
+        # ... and the weight and gamma headers are shortened (their tooltips say what they are)
+        self.table.horizontalHeaderItem(2).setText("Wt" if masks else "Weight")
+        self.table.horizontalHeaderItem(3).setText("γ" if masks else "Gamma")
         if self.table.rowCount() != len(rows):
             self.table.setRowCount(len(rows))
             self.table.setMinimumHeight((min(len(rows), 6) + 1) * self._row_h + 8)

@@ -129,8 +129,9 @@ def paint_pending(p: QPainter, card: QRect, thumb_h: int, pad: int, pending: Pen
     p.setPen(QColor(style.TEXT_DIM))
     p.drawText(QRect(x, y, w, lh), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(pending.name, Qt.TextElideMode.ElideMiddle, w))
     p.setFont(normal)
-    label = {"waiting": "RAW · waiting to develop", "developing": "RAW · developing…", "developed": "RAW · developed"}[pending.state]
+    label = {"waiting": "RAW · waiting", "developing": "RAW · developing…", "developed": "RAW · developed"}[pending.state]
     p.setPen(QColor(style.ACCENT if pending.state == "developing" else style.TEXT_DIM))
-    p.drawText(QRect(x, y + lh, w, lh), Qt.AlignmentFlag.AlignLeft, label)
+    p.drawText(QRect(x, y + lh, w, lh), Qt.AlignmentFlag.AlignLeft, fm.elidedText(label, Qt.TextElideMode.ElideRight, w))
     p.setPen(QColor(style.TEXT_DIM))
-    p.drawText(QRect(x, y + 2 * lh, w, lh), Qt.AlignmentFlag.AlignLeft, "preview: the camera's JPEG" if pixmap is not None and not pixmap.isNull() else "")
+    note = "the camera's preview" if pixmap is not None and not pixmap.isNull() else ""
+    p.drawText(QRect(x, y + 2 * lh, w, lh), Qt.AlignmentFlag.AlignLeft, fm.elidedText(note, Qt.TextElideMode.ElideRight, w))
