@@ -282,6 +282,23 @@ def test_display_and_inspector_are_srgb(qtbot, window, tmp_path, monkeypatch):
     assert "displays in <b>sRGB</b>" in shown[0] and "inspector shows sRGB" in shown[0]
 
 
+def test_aligned_frames_keep_their_icc_profile():
+    """An "input" export takes the profile from the fused (aligned) frames: alignment must keep it."""
+    from guitools import synthetic_bracket
+
+    from hdrdesk.core.align import align_frames
+    from hdrdesk.core.color_profiles import profile_bytes
+    from hdrdesk.core.io import Frame
+
+    icc = profile_bytes("adobe-rgb")
+    imgs = synthetic_bracket(240, 360, (-1.0, 0.0, 1.0))
+    imgs[2] = np.roll(imgs[2], (4, -6), axis=(0, 1))  # a frame that really moves
+    frames = [Frame(path=Path(f"{i}.png"), data=d, icc_profile=icc) for i, d in enumerate(imgs)]
+    aligned, infos = align_frames(frames)
+    assert infos[2].applied and aligned[2] is not frames[2]
+    assert all(f.icc_profile == icc for f in aligned)
+
+
 # ------------------------------------------------------------------ RAW
 
 
@@ -354,6 +371,7 @@ def test_cancel_stops_a_raw_develop(qtbot, window, tmp_path, monkeypatch):
     try:
         with qtbot.waitSignal(window.loader.partial, timeout=30000):
             window.open_paths(raws)
+        qtbot.waitUntil(developing.is_set, timeout=30000)  # the worker is inside the first develop
         assert [c.state for c in window.filmstrip.pending_cards()] == ["developing", "waiting", "waiting"]
         assert window.cancel_button.isVisible()
         with qtbot.waitSignal(window.loader.cancelled, timeout=30000):
@@ -361,7 +379,7 @@ def test_cancel_stops_a_raw_develop(qtbot, window, tmp_path, monkeypatch):
             release.set()
     finally:
         release.set()
-    assert developing.is_set()
     assert len(window.session.bracket) == 0 and not window.filmstrip.pending_cards()
     assert "cancelled" in window.status_label.text()
+    assert window.stack.currentWidget() is window.welcome  # back to the start screen: nothing was loaded
     qtbot.waitUntil(lambda: not window.is_busy(), timeout=10000)
