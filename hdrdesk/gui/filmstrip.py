@@ -294,6 +294,7 @@ class Filmstrip(QListWidget):
     def clear_pending(self) -> None:
         """Drop the pending cards and show the bracket's again (a load ended, or was cancelled)."""
         self._remove_pending()
+        self._pending_pixmaps = {}
         for i in range(self.count()):
             self.setRowHidden(i, False)
         self.viewport().update()
@@ -306,9 +307,9 @@ class Filmstrip(QListWidget):
                     self.takeItem(i)
         finally:
             self._updating = False
-        self._pending_pixmaps = {}
 
     def pending_pixmap(self, card: PendingCard) -> QPixmap | None:
+        """The card's preview as a pixmap (made once per load: every progress step re-sends the same previews)."""
         if card.thumb is None:
             return None
         pm = self._pending_pixmaps.get(id(card.thumb))
