@@ -36,7 +36,7 @@ class ExportDialog(QDialog):
         """``masks_available``: the result was deghosted; ``input_profile``: the name of the frames' own profile."""
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(600)  # the map options' labels are long
         self.gamma_params = gamma_params
         self.path = QLineEdit(str(default_path))
         browse = QPushButton("Browse…")
@@ -56,10 +56,10 @@ class ExportDialog(QDialog):
         if not weights_available:
             self.weights.setToolTip("Mertens results have no network weight maps")
         self.gamma = QCheckBox(f"Also write the gamma maps ({gamma_params.variant}, window {gamma_params.window}; 16-bit PNG)")
-        self.masks = QCheckBox("Also write each exposure's motion mask (16-bit PNG; 1 = taken from the reference)")
+        self.masks = QCheckBox("Also write each exposure's motion mask (16-bit PNG)")
         self.masks.setEnabled(masks_available)
-        if not masks_available:
-            self.masks.setToolTip("Motion masks come with deghosting (Fusion panel ▸ Deghost)")
+        self.masks.setToolTip("1 where deghosting took the pixel from the reference frame" if masks_available
+                              else "Motion masks come with deghosting (Fusion panel ▸ Deghost)")
         self.profile = QComboBox()
         for key in OUTPUT_PROFILES:
             self.profile.addItem(PROFILE_LABELS.get(key, key) + (f" ({input_profile})" if key == "input" else ""), key)
