@@ -168,14 +168,19 @@ class ShootController(QObject):
         view.table.setModel(self.model)
         view.table.setItemDelegateForColumn(COL_FRAMES, FramesDelegate(self.model, view.table))
         view.table.setItemDelegateForColumn(COL_STATUS, StatusDelegate(self.model, view.table))
-        view.set_columns()
+        view.set_columns(max((len(g.shots) for g in plan.groups), default=3))
         view.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
         where = plan.folder or (plan.groups[0].shots[0].path.parent if plan.groups else Path.home())
         view.setWindowTitle(f"{where.name} — Shoot — HDRDesk")
         view.folder_edit.setText(str(where / OUTPUT_SUBFOLDER))
         view.summary.hide()
-        view.notes.setText("\n".join(f"Note: {n}" for n in plan.notes) if plan.notes else "")
-        view.notes.setVisible(bool(plan.notes))
+        notes = [f"Note: {n}" for n in plan.notes]
+        if plan.ignored:
+            shown = ", ".join(f"{p.name} ({why})" for p, why in plan.ignored[:3])
+            more = f" and {len(plan.ignored) - 3} more" if len(plan.ignored) > 3 else ""
+            notes.append(f"Ignored {len(plan.ignored)} file{'s' if len(plan.ignored) != 1 else ''}: {shown}{more}")
+        view.notes.setText("\n".join(notes))
+        view.notes.setVisible(bool(notes))
         view.set_running(False)
         self._refresh()
         if plan.groups:

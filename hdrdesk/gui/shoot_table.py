@@ -117,7 +117,7 @@ class ShootTableModel(QAbstractTableModel):
             return str(self._bracket_numbers[g.uid]) if g.is_bracket else "–"
         if col == COL_NAMES:
             head = g.shots[0].name if len(g.shots) == 1 else f"{g.shots[0].name} – {g.shots[-1].name}"
-            what = f"{len(g.shots)} frames" if g.is_bracket else "single (not fused)"
+            what = f"{len(g.shots)} frames" if g.is_bracket else "single"
             camera = f" · {g.camera}" if g.camera else ""
             return f"{head}\n{what}{camera}"
         if col == COL_TIME:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from hdrdesk.gui import style
-from hdrdesk.gui.shoot_table import COL_FRAMES, COL_INDEX, COL_NAMES, COL_OUTPUT, COL_STATUS, COL_TIME, ROW_H
+from hdrdesk.gui.shoot_table import COL_FRAMES, COL_INDEX, COL_NAMES, COL_OUTPUT, COL_STATUS, COL_TIME, ROW_H, TILE_W
 
 #: Output formats offered: (label, suffix, bits)
 FORMATS = (("JPEG", ".jpg", 8), ("PNG 8-bit", ".png", 8), ("PNG 16-bit", ".png", 16), ("TIFF 8-bit", ".tif", 8), ("TIFF 16-bit", ".tif", 16))
@@ -137,8 +137,8 @@ class ShootWindow(QMainWindow):
         self.frames_list.setWrapping(False)
         self.frames_list.setMovement(QListView.Movement.Static)
         self.frames_list.setIconSize(FRAME_ICON)
-        self.frames_list.setGridSize(QSize(FRAME_ICON.width() + 24, FRAME_ICON.height() + 52))
-        self.frames_list.setFixedHeight(FRAME_ICON.height() + 72)
+        self.frames_list.setGridSize(QSize(FRAME_ICON.width() + 24, FRAME_ICON.height() + 44))
+        self.frames_list.setFixedHeight(FRAME_ICON.height() + 66)
         self.frames_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         dlay.addWidget(self.frames_list)
 
@@ -212,16 +212,16 @@ class ShootWindow(QMainWindow):
         super().closeEvent(event)
 
     # ----------------------------------------------------------------- helpers
-    def set_columns(self) -> None:
-        """Column widths once a model is set."""
+    def set_columns(self, max_frames: int) -> None:
+        """Column widths once a model is set: the previews column fits the longest bracket (up to 7 frames) and a result."""
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(COL_INDEX, QHeaderView.ResizeMode.Fixed)
         self.table.setColumnWidth(COL_INDEX, 40)
         h.setSectionResizeMode(COL_FRAMES, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(COL_FRAMES, 4 * 90 + 40)
-        self.table.setColumnWidth(COL_NAMES, 260)
-        self.table.setColumnWidth(COL_TIME, 170)
-        self.table.setColumnWidth(COL_OUTPUT, 170)
+        self.table.setColumnWidth(COL_FRAMES, 12 + (min(max(max_frames, 3), 7) + 1) * (TILE_W + 6) + 18)
+        self.table.setColumnWidth(COL_NAMES, 215)
+        self.table.setColumnWidth(COL_TIME, 160)
+        self.table.setColumnWidth(COL_OUTPUT, 160)
         h.setSectionResizeMode(COL_STATUS, QHeaderView.ResizeMode.Stretch)
 
     def set_frames(self, title: str, items: list[tuple[str, QImage | None]]) -> None:

@@ -68,10 +68,10 @@ def test_dropping_a_shoot_opens_the_view_with_its_brackets(qtbot, window, card):
     model = view.table.model()
     assert model.rowCount() == 4
     assert model.index(0, 0).data() == "1" and model.index(2, 0).data() == "–"
-    assert "single" in model.index(2, 2).data() and model.index(2, 5).data() == "skipped: single"
+    assert "single" in model.index(2, 2).data().splitlines()[1] and model.index(2, 5).data() == "skipped: single"
     assert model.index(0, 4).data() == "IMG_0001_hdr.jpg" and model.index(2, 4).data() == "—"
     assert "3 brackets (11 frames), 1 single" in view.heading.text()
-    assert view.folder_edit.text() == str(card / "fused")
+    assert view.folder_edit.text() == str(card / "fused") and not view.notes.isVisible()
     # previews are read on a worker; the view shows them once there
     if len(model.thumbs) < 12:
         qtbot.waitSignal(shoots.thumbsReady, timeout=30000).wait()
@@ -253,7 +253,9 @@ def test_open_a_bracket_in_the_main_view_and_the_menu_action(qtbot, window, card
         shoots.view.open_button.click()
     assert sorted(f.path.name for f in fused.args[0].frames) == [f"IMG_{n:04d}.JPG" for n in range(8, 13)]
     assert window.act_shoot.text().startswith("Open S") and callable(window.shoots.open_dialog)
-    # File > Open Shoot shows a folder even when it holds a single bracket
+    # File > Open Shoot shows a folder; a result HDRDesk wrote there is ignored, and the view says so
+    write_jpeg(card / "IMG_0001_hdr.jpg", 0.0, camera_exif(T0, software="HDRDesk 1.0"), size=SIZE)
     with qtbot.waitSignal(shoots.shootOpened, timeout=30000) as opened:
         shoots.open_folder(card)
     assert len(opened.args[0].brackets()) == 3
+    assert shoots.view.notes.isVisible() and "Ignored 1 file: IMG_0001_hdr.jpg (written by HDRDesk" in shoots.view.notes.text()
