@@ -206,6 +206,7 @@ class ShootController(QObject):
         v.existing_combo.setCurrentIndex(max(0, v.existing_combo.findData(cfg.get(self.window.settings, cfg.SHOOT_EXISTING))))
         v.open_button.clicked.connect(self.open_selected)
         v.table.doubleClicked.connect(lambda _i: self.open_selected())
+        v.open_shortcut.activated.connect(self.open_selected)
         v.split_button.clicked.connect(self.split_selected)
         v.merge_button.clicked.connect(self.merge_selected)
         v.exclude_button.toggled.connect(self.exclude_selected)

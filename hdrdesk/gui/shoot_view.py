@@ -4,7 +4,7 @@ the queue's progress and the summary. No logic (see :mod:`hdrdesk.gui.shoot_cont
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -91,7 +91,8 @@ class ShootWindow(QMainWindow):
 
         # edit bar
         bar = QHBoxLayout()
-        self.open_button = _button("Open in main view", "Open the selected bracket in the main window to inspect and tune it", "Return")
+        self.open_button = _button("Open in main view", "Open the selected bracket in the main window to inspect and tune it "
+                                   "(Return in the table, or double-click)")
         self.split_button = _button("Split before frame", "Split the selected bracket before the frame selected below", "Ctrl+K")
         self.merge_button = _button("Merge with next", "Join the selected group and the one after it into one bracket", "Ctrl+M")
         self.exclude_button = _button("Exclude", "Leave the selected bracket out of 'Fuse all'", "Delete")
@@ -117,6 +118,8 @@ class ShootWindow(QMainWindow):
         self.table.horizontalHeader().setHighlightSections(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Return opens the bracket only from the table (in the name or folder field it ends the edit)
+        self.open_shortcut = QShortcut(QKeySequence("Return"), self.table, context=Qt.ShortcutContext.WidgetShortcut)
 
         detail = QWidget()
         dlay = QVBoxLayout(detail)
