@@ -224,6 +224,17 @@ def test_pause_holds_the_queue_until_resumed(qtbot, window, card, tmp_path, monk
         return real(prep, task, **kw)
 
     monkeypatch.setattr(fusion, "finish_fusion", finish)
+    from hdrdesk.gui import shoot_jobs
+
+    queue_calls = []
+
+    def run_queue(jobs, options, *args, **kw):
+        queue_calls.append((options.method, options.keep_weights, kw.get("prefetch")))
+        return real_run_queue(jobs, options, *args, **kw)
+
+    real_run_queue = shoot_jobs.run_queue
+    monkeypatch.setattr(shoot_jobs, "run_queue", run_queue)
+    window.fusion_panel.set_method("mertens")  # the main window's current method is what 'Fuse all' uses
     shoots, plan = _open(qtbot, window, card)
     view = shoots.view
     view.folder_edit.setText(str(tmp_path / "out"))
@@ -243,6 +254,7 @@ def test_pause_holds_the_queue_until_resumed(qtbot, window, card, tmp_path, monk
         resumed.set()
         view.pause_button.click()
     assert held == [True]  # the worker waited at its safe point until Resume
+    assert queue_calls == [("mertens", False, 0)]  # no weight maps kept, one bracket in flight
     assert len(done.args[0].summary.fused) == 3 and view.pause_button.text() == "Pause"
 
 
