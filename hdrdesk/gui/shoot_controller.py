@@ -163,11 +163,18 @@ class ShootController(QObject):
         """Show ``plan`` in the shoot window (created on first use) and start reading its previews."""
         self.thumbs.cancel()
         self.plan = plan
-        self.model = ShootTableModel(plan, self)
+        old_model, self.model = self.model, ShootTableModel(plan, self)
         view = self.view or self._make_view()
+        old_selection = view.table.selectionModel()
         view.table.setModel(self.model)
-        view.table.setItemDelegateForColumn(COL_FRAMES, FramesDelegate(self.model, view.table))
-        view.table.setItemDelegateForColumn(COL_STATUS, StatusDelegate(self.model, view.table))
+        for old in (old_selection, old_model):  # a shoot opened before: its model and previews go
+            if old is not None:
+                old.deleteLater()
+        for col, delegate in ((COL_FRAMES, FramesDelegate), (COL_STATUS, StatusDelegate)):
+            old = view.table.itemDelegateForColumn(col)
+            view.table.setItemDelegateForColumn(col, delegate(self.model, view.table))
+            if old is not None:
+                old.deleteLater()
         view.set_columns(max((len(g.shots) for g in plan.groups), default=3))
         view.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
         where = plan.folder or (plan.groups[0].shots[0].path.parent if plan.groups else Path.home())

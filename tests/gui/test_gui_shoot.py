@@ -209,22 +209,19 @@ def test_cancel_mid_queue_leaves_only_complete_files(qtbot, window, card, tmp_pa
 
 
 def test_pause_holds_the_queue_until_resumed(qtbot, window, card, tmp_path, monkeypatch):
-    from hdrdesk.core import fusion
+    from hdrdesk.gui import shoot_controller, shoot_jobs
+    from hdrdesk.tasks import TaskState
 
-    real = fusion.finish_fusion
-    paused, reached, resumed = threading.Event(), threading.Event(), threading.Event()
-    held = []
+    blocked, resumed = threading.Event(), threading.Event()
+    leaked = []
 
-    def finish(prep, task=None, **kw):  # the first bracket reaches a safe point only once the UI has paused
-        if not reached.is_set():
-            paused.wait(30)
-            reached.set()
-            task.check()  # blocks while paused
-            held.append(resumed.is_set())
-        return real(prep, task, **kw)
-
-    monkeypatch.setattr(fusion, "finish_fusion", finish)
-    from hdrdesk.gui import shoot_jobs
+    class WatchedTask(TaskState):  # the queue's pause/cancel state, watched at its safe points
+        def check(self) -> None:
+            if self.paused:
+                blocked.set()
+            super().check()  # waits here while paused
+            if blocked.is_set() and not resumed.is_set():
+                leaked.append("went on while paused")
 
     queue_calls = []
 
@@ -234,6 +231,7 @@ def test_pause_holds_the_queue_until_resumed(qtbot, window, card, tmp_path, monk
 
     real_run_queue = shoot_jobs.run_queue
     monkeypatch.setattr(shoot_jobs, "run_queue", run_queue)
+    monkeypatch.setattr(shoot_controller, "TaskState", WatchedTask)
     window.fusion_panel.set_method("mertens")  # the main window's current method is what 'Fuse all' uses
     shoots, plan = _open(qtbot, window, card)
     view = shoots.view
@@ -244,18 +242,16 @@ def test_pause_holds_the_queue_until_resumed(qtbot, window, card, tmp_path, monk
         updates.append(u.kind)
         if u.index == 0 and u.kind == "start":
             view.pause_button.click()
-            paused.set()
 
     shoots.queueUpdated.connect(on_update)
     with qtbot.waitSignal(shoots.queueFinished, timeout=120000) as done:
         view.fuse_button.click()
-        qtbot.waitUntil(reached.is_set, timeout=30000)
+        qtbot.waitUntil(blocked.is_set, timeout=30000)  # the worker reached a safe point and waits there
         assert view.pause_button.text() == "Resume" and "Paused" in view.message.text() and "fused" not in updates
         resumed.set()
         view.pause_button.click()
-    assert held == [True]  # the worker waited at its safe point until Resume
+    assert leaked == [] and len(done.args[0].summary.fused) == 3 and view.pause_button.text() == "Pause"
     assert queue_calls == [("mertens", False, 0)]  # no weight maps kept, one bracket in flight
-    assert len(done.args[0].summary.fused) == 3 and view.pause_button.text() == "Pause"
 
 
 def test_open_a_bracket_in_the_main_view_and_the_menu_action(qtbot, window, card):
