@@ -111,3 +111,18 @@ def test_thumbnails_are_small_and_upright(tmp_path):
     assert t.shape == (20, 40, 3) and int(t[0, 0, 0]) == 40000 >> 8
     (tmp_path / "junk.jpg").write_bytes(b"not a jpeg")
     assert read_thumbnail(tmp_path / "junk.jpg") is None
+
+
+def test_plan_and_thumbs_are_qt_free():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "import hdrdesk.shoot.plan, hdrdesk.shoot.thumbs\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'torch')))))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
