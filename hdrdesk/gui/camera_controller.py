@@ -36,7 +36,9 @@ class CameraController(QObject):
         window.overlay_panel.set_kind_available("motion", False, NO_MASKS)
         window.session.subscribe(self._session_changed)
         window.loader.partial.connect(self._on_previews)
-        window.loadFinished.connect(self._load_ended)  # after the window has added the frames
+        self._loaded: "LoadOutput | None" = None
+        window.loader.result.connect(self._remember_load)  # before the window's own slot ...
+        window.loadFinished.connect(self._load_ended)  # ... which ends with this, once the frames are added
         window.loader.error.connect(lambda *_: self._load_ended())
         window.loader.cancelled.connect(self._on_load_cancelled)
 
@@ -88,7 +90,13 @@ class CameraController(QObject):
             self.w.viewer.main.placeholder = f"Developing {left} RAW file{'s' if left != 1 else ''}…" if left else "Fusing…"
             self.w.viewer.main.viewport().update()
 
+    def _remember_load(self, _rid: int, out: "LoadOutput") -> None:
+        self._loaded = out
+
     def _load_ended(self) -> None:
+        out, self._loaded = self._loaded, None
+        if out is not None:
+            self.loaded(out)
         if not self.w.filmstrip.pending_cards():
             return
         self.w.filmstrip.clear_pending()
