@@ -44,7 +44,12 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="also score at full resolution, as hdrdesk eval")
     ap.add_argument("--only", default="", help="comma-separated scene names (default: all of --scenes)")
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON lines here")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model, _, _ = get_model()
     only = args.only.split(",") if args.only else read_scene_list(args.scenes or args.data / "val_scenes.txt")
     rows = []

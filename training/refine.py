@@ -233,7 +233,7 @@ def refine_logits(
     budget_end = deadline - 1.3 * score_cost  # what the second score will cost, with a margin
     best_loss, best_res, first_q, best_q = math.inf, res.detach().clone(), None, None
     steps = 0
-    t_step = 0.0
+    t_step = score_cost  # a first guess at a step (a forward and backward pass of the same decomposition)
     while steps < max_steps:
         task.check()
         now = time.perf_counter()
