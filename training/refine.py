@@ -6,14 +6,17 @@ Refine keeps the network as it is and learns, for this one bracket, a small addi
 *residual* per exposure and per logit map on a coarse grid (``grid`` cells along the short
 side), upsampled bilinearly to the logits' size. Adam maximises the bracket's MEF-SSIM
 (differentiable, :func:`hdrdesk.core.mefssim.mef_ssim_torch`) of the torch twin of the
-decomposition (:func:`hdrdesk.core.spd.spd_fuse`) on a reduced copy of the bracket, plus
-the training objective's small logit penalty, until a time budget is spent.
+decomposition (:func:`hdrdesk.core.spd.spd_fuse`, its input-only parts computed once:
+:mod:`hdrdesk.training.refine_ops`) on a reduced copy of the bracket (short side 256, the
+network's working size, so the network runs once; for long brackets the metric compares
+with 7 evenly spaced exposures), plus the training objective's small logit penalty, until
+the time budget is spent.
 
 The guard: the refined fusion is scored by the app's own fusion path (numpy/OpenCV
-decomposition, 8-bit result, MEF-SSIM as ``hdrdesk eval`` computes it) on a scoring copy,
-against the network alone; a residual that does not raise that score is dropped. The whole
-refinement, scoring included, stays within ``seconds``: the optimisation gets what the two
-scores leave, the scoring copy is made smaller for long brackets.
+decomposition, 8-bit result, MEF-SSIM of all exposures as ``hdrdesk eval`` computes it) on
+the same copy, against the network alone; a residual that does not raise that score is
+dropped. The whole refinement, scoring included, stays within ``seconds``: the optimisation
+gets what the two scores leave, and the copy is smaller for brackets of more than 9 frames.
 
 A residual applies at any resolution: :class:`ResidualLogits` wraps the network so that
 every fusion path (preview, export, CLI) adds it to the logits; a zero residual gives the
@@ -37,9 +40,8 @@ from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 
 GRID = 12  # residual cells along the short side (the long side in proportion)
-OPT_SIDE = 256  # short side of the copy the residual is optimised on
-SCORE_SIDE = 320  # short side of the copy the guard scores on (smaller for long brackets)
-SCORE_PIXEL_FRAMES = 320 * 480 * 6  # pixels x exposures the guard scores at most (keeps its cost bounded)
+OPT_SIDE = 256  # short side of the copy the residual is optimised and the guard scores on (the network's working size)
+SCORE_CAP_FRAMES = 9  # longer brackets are scored on a smaller copy (see score_side_for)
 LR = 0.05
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
@@ -115,13 +117,15 @@ def _float_rgb(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float32)
 
 
-def score_side_for(k: int, h: int, w: int, side: int = SCORE_SIDE) -> int:
-    """Short side of the scoring copy: ``side``, smaller when ``k`` exposures would exceed the budget."""
+def score_side_for(k: int, h: int, w: int, side: int = OPT_SIDE) -> int:
+    """Short side of the scoring copy: ``side``, smaller for long brackets. MEF-SSIM's cost grows with
+    the pixels times its moments, ``K + K(K+1)/2`` (every pair of exposures): capped at what a 3:2
+    bracket of ``SCORE_CAP_FRAMES`` frames costs at ``side``, so that a 30-frame bracket stays in budget."""
     short, long_ = min(h, w), max(h, w)
     side = min(side, short)
-    per_px = long_ / short
-    cap = math.sqrt(SCORE_PIXEL_FRAMES / (k * per_px))
-    return int(max(64, min(side, cap)))
+    moments = lambda n: n + n * (n + 1) / 2  # noqa: E731
+    cap = side * math.sqrt(1.5 * moments(SCORE_CAP_FRAMES) / (moments(k) * long_ / short))
+    return int(max(MIN_SIDE, min(side, cap)))
 
 
 class _Adam:
@@ -193,7 +197,7 @@ def refine_logits(
 
     # The guard's copy (8-bit, as `hdrdesk eval` scores) is also the optimisation's: at the network's
     # working size the network sees it as it sees the full frames, and runs once.
-    side = score_side_for(k, h, w, min(SCORE_SIDE, opt_side))
+    side = score_side_for(k, h, w, opt_side)
     images = [to_uint(_resize_short(_float_rgb(f), side), 8) for f in frames]
     gray = np.stack([rgb_to_gray_matlab(x) for x in images])
 
