@@ -199,8 +199,6 @@ class RefineDialog(QDialog):
         if len(frames) < 2:
             self.status.setText("Open a bracket of two or more exposures first.")
             return 0
-        if self._applied and w is not None:  # refine the stored model's fusion, not the refined one
-            frames = list(w.frames())
         self._out, self._kept, self._applied = None, None, False
         self.before_view.set_image(None, "Current model")
         self.after_view.set_image(None, "Refined")
