@@ -87,19 +87,47 @@ _MODEL_LOCK = threading.Lock()
 
 
 def get_model(model_path: Path | None = None, device: str | None = None):
-    """Load (once) and return (model, card, torch device)."""
-    from hdrdesk.core.device import pick_device
-    from hdrdesk.core.model import load_model
+    """Load (once) and return (model, card, device).
+
+    On a CPU, a model file with a current ONNX export beside it runs without torch
+    (:class:`hdrdesk.core.dnn_runtime.DnnNetwork`, device ``"cpu"``): ``import torch`` and its
+    first call stay off the critical path. Otherwise a torch model and its torch device.
+    """
     from hdrdesk.paths import default_model_path
 
-    dev = pick_device(device)
     path = Path(model_path) if model_path else default_model_path()
+    if (device or "auto") == "cpu" or ((device or "auto") == "auto" and not _gpu_may_exist()):
+        key = (str(path.resolve()), "cpu-dnn")
+        with _MODEL_LOCK:
+            if key not in _MODEL_CACHE:
+                from hdrdesk.core.dnn_runtime import load_dnn
+
+                dnn = load_dnn(path)
+                if dnn is not None:
+                    _MODEL_CACHE[key] = (dnn, dnn.card)
+            if key in _MODEL_CACHE:
+                model, card = _MODEL_CACHE[key]
+                return model, card, "cpu"
+    from hdrdesk.core.device import pick_device
+    from hdrdesk.core.model import load_model
+
+    dev = pick_device(device)
     key = (str(path.resolve()), str(dev))
     with _MODEL_LOCK:
         if key not in _MODEL_CACHE:
             _MODEL_CACHE[key] = load_model(path, dev)
         model, card = _MODEL_CACHE[key]
     return model, card, dev
+
+
+def _gpu_may_exist() -> bool:
+    from hdrdesk.core.dnn_runtime import gpu_may_exist
+
+    return gpu_may_exist()
+
+
+def _is_dnn(model) -> bool:
+    return type(model).__name__ == "DnnNetwork"
 
 
 def forget_models() -> None:
@@ -179,6 +207,8 @@ def _inference_copy(model):
 
 def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """Network weights for (K, h, w) float32 luma -> (K, h, w) float32."""
+    if _is_dnn(model):
+        return model.predict(luma_low)
     import torch
 
     dev = device or next(model.parameters()).device
@@ -210,6 +240,8 @@ def spd_working_luma(images: Sequence[np.ndarray], working_size: int) -> np.ndar
 
 def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """(K, h, w) float32 luma -> (K, 2, h, w) float32 logits (detail, base) of a v2 network."""
+    if _is_dnn(model):
+        return model.predict(luma_low)
     import torch
 
     dev = device or next(model.parameters()).device
