@@ -227,15 +227,34 @@ def is_spd_model(model) -> bool:
 
 
 def spd_working_luma(images: Sequence[np.ndarray], working_size: int) -> np.ndarray:
-    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation)."""
+    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation).
+
+    Area interpolation is separable: each row strip is made float, grey and narrow (width
+    resized) while it is cache-resident, then the narrow (H, w) plane is resized in height. No
+    full-resolution float copy of a frame is made; equal to converting the whole frame first
+    up to float rounding (a test checks).
+    """
     h, w = images[0].shape[:2]
     wh, ww = working_shape(h, w, working_size)
     out = np.empty((len(images), wh, ww), np.float32)
+    if (wh, ww) == (h, w):
+        for i, img in enumerate(images):
+            out[i] = _grey_unit(img)
+        return out
+    rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
+    narrow = np.empty((h, ww), np.float32)
     for i, img in enumerate(images):
-        rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
-        y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
-        out[i] = y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            cv2.resize(_grey_unit(img[r0:r1]), (ww, r1 - r0), dst=narrow[r0:r1], interpolation=cv2.INTER_AREA)
+        cv2.resize(narrow, (ww, wh), dst=out[i], interpolation=cv2.INTER_AREA)
     return out
+
+
+def _grey_unit(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma in [0, 1] (float32) of RGB or grey rows (uint8, uint16 or float32)."""
+    rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
 def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
