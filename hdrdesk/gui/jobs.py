@@ -253,12 +253,23 @@ def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | No
 # ---------------------------------------------------------------------- info
 
 
-def info_job(task: TaskState | None = None) -> dict:
-    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
+MODEL_READY = "model-ready"  # what info_job publishes once the fusion model is loaded
+
+
+def info_job(task: TaskState | None = None, model_path: Path | None = None) -> dict:
+    """Load the fusion model (published as :data:`MODEL_READY`), then versions, device and model
+    (``hdrdesk info``), logged; runs on a worker after the window's first paint (it may import torch)."""
     import logging
 
+    from hdrdesk.core.fusion import get_model
     from hdrdesk.info import collect_info
 
+    try:
+        get_model(model_path)  # into the cache: the first fusion finds it (on a CPU without torch)
+    except HDRDeskError as exc:
+        logging.getLogger("hdrdesk.gui").warning("model not loaded at start: %s", exc)
+    if task is not None:
+        task.publish(MODEL_READY)
     info = collect_info()
     for k, v in info.items():
         logging.getLogger("hdrdesk.gui").info("info %s: %s", k, v)

@@ -517,10 +517,19 @@ class MainWindow(WindowLayout, QMainWindow):
         self.zoom_label.setText(f"{prefix}{factor * 100:.0f} %")
 
     def start_info(self) -> None:
-        """Log versions, device and Qt platform (collect_info loads torch and the model: a worker does it)."""
-        from hdrdesk.gui.jobs import info_job
+        """Load the model, log versions, device and Qt platform on a worker (app.py calls this after
+        the first paint: nothing heavy before it); the status bar says so until the model is in."""
+        from hdrdesk.gui.jobs import MODEL_READY, info_job
 
-        self.info_runner.submit(info_job, label="Info")
+        loading = "Loading model…"
+        self.show_status(loading)
+
+        def on_partial(_rid: int, value) -> None:
+            if value == MODEL_READY and self.status_label.text() == loading:
+                self.show_status("Ready")
+
+        self.info_runner.partial.connect(on_partial)
+        self.info_runner.submit(info_job, model_path=self.model_path(), label="Info")
 
     def _on_info(self, _rid: int, info: dict) -> None:
         dev = str(info.get("device", ""))
