@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -91,6 +91,10 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
 # ---------------------------------------------------------------------- fusion
 
 
+PREVIEW_LONG = 1280  # long side of the preview fusion shown before the full-resolution result
+PREVIEW_MIN_RATIO = 1.5  # a preview only for brackets at least this much larger than it
+
+
 @dataclass
 class FusionOutput:
     """A fusion result with everything the window shows of it."""
@@ -103,14 +107,34 @@ class FusionOutput:
     seconds: float
     source_paths: list[Path] = field(default_factory=list)
     luma: "LumaCache | None" = None  # luma stacks for the gamma maps, prepared with the result
+    preview: bool = False  # a preview-resolution fusion; the full-resolution result follows
 
 
-def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState) -> FusionOutput:
+def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState, preview_long: int | None = None) -> FusionOutput:
+    """Fuse at full resolution. A large bracket is first fused at ``preview_long`` (frames reduced,
+    aligned at that size) and that output published (``task.publish``, a :class:`FusionOutput`
+    with ``preview=True``), so the window has a picture, its MEF-SSIM and overlays within a
+    fraction of the full fusion's time. ``preview_long``: None for :data:`PREVIEW_LONG`, 0 for no preview."""
+    preview_long = PREVIEW_LONG if preview_long is None else preview_long
     t0 = time.perf_counter()
     source_paths = [f.path for f in frames]
     frames = harmonise(frames)
-    result = fuse_frames(frames, options, task.sub(0.0, 0.9))
+    h, w = frames[0].data.shape[:2]
+    start = 0.0
+    if preview_long and max(h, w) >= PREVIEW_MIN_RATIO * preview_long:
+        small = [replace(f, data=downscale(f.data, preview_long)) for f in frames]
+        preview = fuse_frames(small, options, task.sub(0.0, 0.1))
+        task.publish(_fusion_output(preview, options, t0, source_paths, task, preview=True))
+        start = 0.15
+    result = fuse_frames(frames, options, task.sub(start, 0.9))
     task.report(0.9, "Preparing the display")
+    out = _fusion_output(result, options, t0, source_paths, task)
+    task.report(1.0, "Done")
+    return out
+
+
+def _fusion_output(result: FusionResult, options: FusionOptions, t0: float, source_paths: list[Path], task, preview: bool = False) -> FusionOutput:
+    """The display images, histogram and luma stacks of a result."""
     fused8 = to_uint8(result.image)
     fused = make_display(fused8)
     task.check()
@@ -119,8 +143,7 @@ def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState)
     luma = LumaCache(result.frames)
     for size in (GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE):  # ready before the first slider move
         luma.get(size)
-    task.report(1.0, "Done")
-    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma)
+    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma, preview)
 
 
 # ------------------------------------------------------------------ gamma maps

@@ -15,7 +15,7 @@ Menus, toolbar and shortcuts come from the table in :mod:`hdrdesk.gui.actions`; 
 from the schema in :mod:`hdrdesk.gui.settings`. Tool windows see the window through
 :class:`hdrdesk.gui.host.BracketHost`.
 
-Signals: ``resultReady(FusionResult)``, ``framesChanged()``, ``fusionFailed(str)``,
+Signals: ``resultReady(FusionResult)``, ``previewReady(FusionResult)`` (a large bracket's preview, before it), ``framesChanged()``, ``fusionFailed(str)``,
 ``fusionCancelled()``, ``qualityReady(str, score)``, ``exportFinished(list)``,
 ``busyChanged(bool)``, ``loadFinished()``, ``overlayShown(kind)``.
 """
@@ -57,6 +57,7 @@ IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + " " + " 
 
 class MainWindow(WindowLayout, QMainWindow):
     resultReady = Signal(object)
+    previewReady = Signal(object)  # a preview-resolution FusionResult is on display; the full one follows
     framesChanged = Signal()
     fusionFailed = Signal(str)
     fusionCancelled = Signal()
@@ -163,6 +164,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.loader.result.connect(self._on_loaded)
         self.loader.error.connect(lambda _r, e: self.job_error("Loading", e))
         self.fusion.result.connect(self._on_fusion_result)
+        self.fusion.partial.connect(self._on_fusion_partial)
         self.fusion.error.connect(self._on_fusion_error)
         self.fusion.cancelled.connect(self._on_fusion_cancelled)
         self.info_runner.result.connect(self._on_info)
@@ -413,18 +415,25 @@ class MainWindow(WindowLayout, QMainWindow):
         for r in (self.loader, self.fusion, self.exports.runner):
             r.cancel()
 
+    def _on_fusion_partial(self, rid: int, value) -> None:
+        """A preview-resolution fusion of the request in flight: on display (with its MEF-SSIM and
+        overlays) until the full-resolution result replaces it."""
+        if isinstance(value, FusionOutput) and value.preview:
+            self._on_fusion_result(rid, value)
+
     def _on_fusion_result(self, _rid: int, out: FusionOutput) -> None:
         res = out.result
         self._output = out
         self.overlays.new_result(out)
         self.analysis.new_result()  # forgets the last Mertens result; the analysis starts below, once the picture is up
-        by_path = {e.frame.path: e for e in self.session.bracket.entries}  # alignment state per filmstrip entry
-        for path, info in zip(out.source_paths, res.alignment):
-            e = by_path.get(path)
-            if e is not None:
-                e.align = info
-                e.align_off = not out.options.align
-        self.filmstrip.refresh()
+        if not out.preview:  # a preview's alignment was measured at its own scale
+            by_path = {e.frame.path: e for e in self.session.bracket.entries}  # alignment state per filmstrip entry
+            for path, info in zip(out.source_paths, res.alignment):
+                e = by_path.get(path)
+                if e is not None:
+                    e.align = info
+                    e.align_off = not out.options.align
+            self.filmstrip.refresh()
         self.session.set_result(res)
         names = [f.path.name for f in res.frames]
         self.overlay_panel.set_exposures(names, self.session.view.current)
@@ -439,12 +448,18 @@ class MainWindow(WindowLayout, QMainWindow):
         self.size_label.setText(f"{res.image.shape[1]} × {res.image.shape[0]}")
         self.set_device(res.device, res.method)
         how = f"network “{res.model_name}”" if res.method == "cnn" else METHOD_NAMES.get(res.method, res.method)
-        self.show_status(f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
+        if out.preview:
+            self.show_status(f"Preview ({res.image.shape[1]} × {res.image.shape[0]}) in {out.seconds:.1f} s; fusing at full resolution…")
+        else:
+            self.show_status(f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
         self.viewer.main.placeholder = ""
         self.update_actions()
         self.overlays.refresh_inspector()
         self.analysis.start_if_enabled()
-        self.resultReady.emit(res)
+        if out.preview:
+            self.previewReady.emit(res)
+        else:
+            self.resultReady.emit(res)
 
     def _on_fusion_error(self, _rid: int, err: JobError) -> None:
         msg = err.message()
