@@ -118,14 +118,20 @@ def test_fusion_through_dnn_equals_fusion_through_torch():
     np.testing.assert_allclose(via_dnn.weights, via_torch.weights, atol=1e-5)
 
 
-def test_cli_fuse_on_cpu_does_not_import_torch(bracket_files, tmp_path):
+def test_cli_fuse_and_batch_on_cpu_do_not_import_torch(bracket_files, tmp_path):
     out = tmp_path / "out.png"
+    folder = tmp_path / "brackets" / "one"
+    folder.mkdir(parents=True)
+    for p in bracket_files:
+        shutil.copy(p, folder / p.name)
     code = (
         "import sys; from hdrdesk.cli import main; "
         f"rc = main(['fuse', *{[str(p) for p in bracket_files]!r}, '-o', {str(out)!r}, '--device', 'cpu']); "
+        f"rc = rc or main(['batch', {str(folder.parent)!r}, '-o', {str(tmp_path / 'batch')!r}, '--no-progress', '--device', 'cpu']); "
         "print('torch' in sys.modules); sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "HDRDESK_RUNTIME"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "False"
-    assert out.is_file()
+    assert out.is_file() and len(list((tmp_path / "batch").iterdir())) == 1
