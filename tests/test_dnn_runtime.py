@@ -135,3 +135,16 @@ def test_cli_fuse_and_batch_on_cpu_do_not_import_torch(bracket_files, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "False"
     assert out.is_file() and len(list((tmp_path / "batch").iterdir())) == 1
+
+
+def test_predict_from_several_threads_gives_the_same_logits():
+    """Each call builds its own OpenCV net: concurrent calls (batch, the app's jobs) do not mix up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dnn = load_dnn(default_model_path())
+    inputs = [_luma(k, 40, 56, seed=k) for k in (2, 3, 2, 4)]
+    alone = [dnn.predict(x) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(dnn.predict, inputs))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)

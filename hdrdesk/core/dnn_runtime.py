@@ -55,7 +55,8 @@ class DnnNetwork:
     """A model file's network as an OpenCV DNN graph: ``net.predict(luma)`` for (K, h, w) float32 luma.
 
     Returns (K, 2, h, w) logits for a v2 (spd) network, (K, h, w) weights for a v1 network.
-    ``config`` and ``card`` mirror the torch model's. OpenCV nets are not thread-safe: calls are serialised.
+    ``config`` and ``card`` mirror the torch model's. Each call builds its own OpenCV net (thread-safe, and
+    its buffers go when the call returns).
     """
 
     device = "cpu"
@@ -63,7 +64,8 @@ class DnnNetwork:
     def __init__(self, graph: Path, meta: dict, source: Path | None = None) -> None:
         import cv2
 
-        self._net = cv2.dnn.readNetFromONNX(str(graph))
+        self._graph = np.frombuffer(Path(graph).read_bytes(), np.uint8)
+        cv2.dnn.readNetFromONNX(self._graph)  # a graph OpenCV cannot read fails here, not in the first fusion
         cfg = meta.get("config", {})
         self.config = RuntimeConfig(
             fusion=str(cfg.get("fusion", "pyramid")),
@@ -102,9 +104,15 @@ class DnnNetwork:
         if ph or pw:  # as FusionNet.forward: reflect, replicate where the image is tinier than the pad
             mode = "reflect" if h > ph and w > pw else "edge"
             x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode=mode)
-        with self._lock:
-            self._net.setInput(x[None])
-            out = self._net.forward()
+        import cv2
+
+        # A net per call (parsing the graph costs ~0.02 s): OpenCV keeps every layer's output of the
+        # last forward pass (~35 MB per exposure at 256 x 384), which would stay allocated through
+        # the fusion that follows; dropped with the net, the bracket's peak memory is lower.
+        net = cv2.dnn.readNetFromONNX(self._graph)
+        net.setInput(x[None])
+        out = net.forward()
+        del net
         return np.ascontiguousarray(out[0, ..., :h, :w], dtype=np.float32)
 
 
