@@ -33,3 +33,33 @@ def test_working_luma_in_strips_equals_whole_frame_conversion(dtype, shape, monk
     want = _plain_working_luma(images, 64)
     assert got.shape == want.shape == (3, *fusion.working_shape(shape[0], shape[1], 64))
     np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_bracket_decodes_in_parallel_and_reports_the_first_bad_file_in_order(bracket_files, tmp_path):
+    import threading
+
+    from hdrdesk.core import io
+    from hdrdesk.errors import InputError
+
+    frames = io.load_bracket(bracket_files)
+    assert len(frames) == 3
+    threads = set()
+    real = io.read_frame
+
+    def spy(path, *a, **k):
+        threads.add(threading.current_thread().name)
+        return real(path, *a, **k)
+
+    io.read_frame, saved = spy, io.read_frame
+    try:
+        again = io.load_bracket(bracket_files)
+    finally:
+        io.read_frame = saved
+    assert all(n.startswith("hdrdesk-decode") for n in threads)
+    for a, b in zip(frames, again):
+        assert a.path == b.path and np.array_equal(a.data, b.data)
+    bad = [tmp_path / "a_bad.png", tmp_path / "b_bad.png"]
+    for p in bad:
+        p.write_bytes(b"not a png")
+    with pytest.raises(InputError, match="a_bad.png"):
+        io.load_bracket([*bad, *bracket_files])

@@ -171,10 +171,14 @@ class ModelPreloader:
             raise self._exc
         return self._out
 
-    def release(self) -> None:
-        """Restore the GIL switch interval (without waiting); ``result()`` does it too."""
+    def release(self, wait: bool = False) -> None:
+        """Restore the GIL switch interval; ``result()`` does it too. ``wait``: also let the load
+        finish (before the process exits: a thread still inside OpenCV's or torch's native code at
+        interpreter shutdown can abort the process)."""
         import sys
 
+        if wait:
+            self._thread.join()
         if self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
