@@ -29,7 +29,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
-    model, _, _ = get_model()
+    model, _, _ = get_model(torch_only=True)
     rows = []
     for sc in discover_scenes([args.data], only=read_scene_list(args.scenes or args.data / "val_scenes.txt")):
         files = sc.files if args.track == "seq" else [sc.files[i] for i in (sc.pair or (0, len(sc.files) - 1))]

@@ -93,6 +93,8 @@ def test_stale_or_missing_export_falls_back_to_torch(tmp_path, monkeypatch):
     shutil.copy(meta, tmp_path / meta.name)
     model, _card, dev = get_model(path, "cpu")
     assert isinstance(model, DnnNetwork) and dev == "cpu"
+    # callers that train or copy the weights (Refine) ask for the torch module
+    assert isinstance(get_model(path, "cpu", torch_only=True)[0], torch.nn.Module)
     fusion.forget_models()
     # forced off
     monkeypatch.setenv("HDRDESK_RUNTIME", "torch")

@@ -17,6 +17,7 @@ while the frames decode), and the Mertens method never imports it.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -86,17 +87,21 @@ _MODEL_CACHE: dict[tuple[str, str], tuple[object, dict]] = {}
 _MODEL_LOCK = threading.Lock()
 
 
-def get_model(model_path: Path | None = None, device: str | None = None):
+def get_model(model_path: Path | None = None, device: str | None = None, *, torch_only: bool = False):
     """Load (once) and return (model, card, device).
 
     On a CPU, a model file with a current ONNX export beside it runs without torch
     (:class:`hdrdesk.core.dnn_runtime.DnnNetwork`, device ``"cpu"``): ``import torch`` and its
-    first call stay off the critical path. Otherwise a torch model and its torch device.
+    first call stay off the critical path. Otherwise, or with ``torch_only`` (callers that
+    train or copy the weights), a torch model and its torch device.
     """
     from hdrdesk.paths import default_model_path
 
     path = Path(model_path) if model_path else default_model_path()
-    if (device or "auto") == "cpu" or ((device or "auto") == "auto" and not _gpu_may_exist()):
+    dnn_ok = not torch_only and os.environ.get("HDRDESK_RUNTIME", "").lower() != "torch" and (
+        (device or "auto") == "cpu" or ((device or "auto") == "auto" and not _gpu_may_exist())
+    )
+    if dnn_ok:
         key = (str(path.resolve()), "cpu-dnn")
         with _MODEL_LOCK:
             if key not in _MODEL_CACHE:

@@ -67,7 +67,7 @@ def refine_job(frames: Sequence[Frame], model_path: Path | None, steps: int, sec
     from hdrdesk.training.finetune import gamma_from_card, refine_bracket
 
     task.report(0.02, "Loading the model")
-    model, card, _dev = get_model(model_path)
+    model, card, _dev = get_model(model_path, torch_only=True)  # refined: needs the torch module
     base_name = str(card.get("name") or (Path(model_path).stem if model_path else "default"))
     task.report(0.05, "Refining on this bracket")
     # refine_bracket works at SCORE_SIZE anyway: hand it reduced frames (bounded memory on big photos)
