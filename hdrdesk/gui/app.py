@@ -125,8 +125,7 @@ def run_app(images: Sequence[str | os.PathLike] = (), smoke_test: bool = False, 
                 if probe == "exit":
                     app.quit()
                     return
-            # torch, the model and the device go to a worker only now: nothing heavy before the first paint
-            window.start_info()
+            start_after_first_paint(window)
 
         on_first_paint(window, after_first_paint)
         window.show()
@@ -135,6 +134,19 @@ def run_app(images: Sequence[str | os.PathLike] = (), smoke_test: bool = False, 
         return app.exec()
     finally:
         crash.uninstall()
+
+
+def start_after_first_paint(window) -> None:
+    """The model, torch (for the info) and the device go to a worker only now: nothing heavy before
+    the first paint. The status bar says 'Loading model…' until the model is in."""
+    from hdrdesk.gui.jobs import MODEL_READY
+
+    loading = "Loading model…"
+    window.show_status(loading)
+    window.info_runner.partial.connect(
+        lambda _rid, value: window.show_status("Ready") if value == MODEL_READY and window.status_label.text() == loading else None
+    )
+    window.start_info()
 
 
 def _smoke_test(app, crash, screenshot: Path | None, timeout_s: float | None = None) -> int:

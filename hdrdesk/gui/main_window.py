@@ -164,7 +164,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.loader.result.connect(self._on_loaded)
         self.loader.error.connect(lambda _r, e: self.job_error("Loading", e))
         self.fusion.result.connect(self._on_fusion_result)
-        self.fusion.partial.connect(self._on_fusion_partial)
+        self.fusion.partial.connect(lambda rid, out: self._on_fusion_result(rid, out) if getattr(out, "preview", False) else None)
         self.fusion.error.connect(self._on_fusion_error)
         self.fusion.cancelled.connect(self._on_fusion_cancelled)
         self.info_runner.result.connect(self._on_info)
@@ -415,12 +415,6 @@ class MainWindow(WindowLayout, QMainWindow):
         for r in (self.loader, self.fusion, self.exports.runner):
             r.cancel()
 
-    def _on_fusion_partial(self, rid: int, value) -> None:
-        """A preview-resolution fusion of the request in flight: on display (with its MEF-SSIM and
-        overlays) until the full-resolution result replaces it."""
-        if isinstance(value, FusionOutput) and value.preview:
-            self._on_fusion_result(rid, value)
-
     def _on_fusion_result(self, _rid: int, out: FusionOutput) -> None:
         res = out.result
         self._output = out
@@ -448,18 +442,12 @@ class MainWindow(WindowLayout, QMainWindow):
         self.size_label.setText(f"{res.image.shape[1]} × {res.image.shape[0]}")
         self.set_device(res.device, res.method)
         how = f"network “{res.model_name}”" if res.method == "cnn" else METHOD_NAMES.get(res.method, res.method)
-        if out.preview:
-            self.show_status(f"Preview ({res.image.shape[1]} × {res.image.shape[0]}) in {out.seconds:.1f} s; fusing at full resolution…")
-        else:
-            self.show_status(f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
+        self.show_status(f"Preview in {out.seconds:.1f} s; fusing at full resolution…" if out.preview else f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
         self.viewer.main.placeholder = ""
         self.update_actions()
         self.overlays.refresh_inspector()
         self.analysis.start_if_enabled()
-        if out.preview:
-            self.previewReady.emit(res)
-        else:
-            self.resultReady.emit(res)
+        (self.previewReady if out.preview else self.resultReady).emit(res)  # a preview (large brackets) comes first
 
     def _on_fusion_error(self, _rid: int, err: JobError) -> None:
         msg = err.message()
@@ -532,18 +520,9 @@ class MainWindow(WindowLayout, QMainWindow):
         self.zoom_label.setText(f"{prefix}{factor * 100:.0f} %")
 
     def start_info(self) -> None:
-        """Load the model, log versions, device and Qt platform on a worker (app.py calls this after
-        the first paint: nothing heavy before it); the status bar says so until the model is in."""
-        from hdrdesk.gui.jobs import MODEL_READY, info_job
+        """Load the model, log versions, device and Qt platform (it may import torch: a worker does it)."""
+        from hdrdesk.gui.jobs import info_job
 
-        loading = "Loading model…"
-        self.show_status(loading)
-
-        def on_partial(_rid: int, value) -> None:
-            if value == MODEL_READY and self.status_label.text() == loading:
-                self.show_status("Ready")
-
-        self.info_runner.partial.connect(on_partial)
         self.info_runner.submit(info_job, model_path=self.model_path(), label="Info")
 
     def _on_info(self, _rid: int, info: dict) -> None:

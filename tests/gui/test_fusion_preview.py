@@ -57,3 +57,29 @@ def test_fusion_job_publishes_the_preview_first():
     assert published[0].result.image.shape == (30, 45, 3) and [f.data.shape for f in published[0].result.frames] == [(30, 45, 3)] * 3
     assert out.result.image.shape == (60, 90, 3)
     assert np.isfinite(published[0].result.image).all()
+
+
+def test_after_the_first_paint_the_status_says_the_model_is_loading_then_ready(qtbot, window):
+    from hdrdesk.gui.app import start_after_first_paint
+
+    start_after_first_paint(window)
+    assert window.status_label.text() == "Loading model…"
+    qtbot.waitUntil(lambda: window.status_label.text() == "Ready", timeout=120_000)
+    qtbot.waitUntil(lambda: not window.info_runner.is_busy(), timeout=120_000)
+
+
+def test_the_window_does_not_import_torch_before_its_first_paint():
+    """A fresh process builds and paints the window without torch (it loads after, on a worker)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from PySide6.QtCore import QTimer; from hdrdesk.gui.app import create_application, on_first_paint; "
+        "app = create_application(); from hdrdesk.gui.main_window import MainWindow; w = MainWindow(analysis=False); "
+        "on_first_paint(w, lambda: (print('torch' in sys.modules, flush=True), app.quit())); w.show(); app.exec()"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"
