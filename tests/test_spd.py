@@ -158,3 +158,36 @@ def test_torch_fusion_path_equals_the_opencv_path_on_cpu_tensors(dtype) -> None:
     if dtype == np.uint16:
         frames = [f.astype(np.uint16) * 257 for f in frames]
     assert np.abs(fuse_spd_torch(net, frames, "cpu") - fuse_spd(net, frames)).max() < 1e-3
+
+
+def test_hinge_term_is_zero_at_the_zero_logit_rule_and_positive_below_it() -> None:
+    from types import SimpleNamespace
+
+    from hdrdesk.core.gamma import GammaParams
+    from hdrdesk.training.objective import SPDObjective
+
+    class FixedLogits(torch.nn.Module):
+        """Logits that favour the darkest exposure's structure by ``pull`` (0: the zero-logit rule)."""
+
+        def __init__(self, pull: float) -> None:
+            super().__init__()
+            self.pull = torch.nn.Parameter(torch.tensor(pull))
+            self.config = SimpleNamespace(extra_levels=1)
+
+        def forward(self, y: torch.Tensor) -> torch.Tensor:
+            b, k, h, w = y.shape
+            detail = torch.zeros(b, k, h, w)
+            detail[:, 0] = 1.0
+            return torch.stack([detail * self.pull, torch.zeros(b, k, h, w)], dim=2)
+
+    frames = _bracket()
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    objective = SPDObjective(GammaParams.for_window("variance", 11, 0.5), w_wssim=0.0, w_logit=0.0, working_size=32, w_hinge=4.0)
+    _, terms = objective(FixedLogits(0.0), x)
+    assert terms["hinge"] == pytest.approx(0.0, abs=1e-6)
+    worse = FixedLogits(6.0)  # the darkest frame's structure dominates: MEF-SSIM drops
+    loss, terms = objective(worse, x)
+    assert terms["hinge"] > 1e-4
+    assert float(loss) == pytest.approx(terms["mefssim"] + 4.0 * terms["hinge"], rel=1e-5)
+    loss.backward()
+    assert float(worse.pull.grad) > 0  # the hinge pushes back toward the rule

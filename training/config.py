@@ -37,6 +37,7 @@ class TrainConfig:
     net_working_size: int = 256  # spd: short side the network sees (stored in the model's config)
     extra_levels: int = -1  # spd: decomposition scales beyond FMMEF's rule (-1: the starting model's)
     w_logit: float = 1e-3  # spd: keeps the logits near zero (FMMEF's rule) where nothing is gained
+    w_hinge: float = 0.0  # spd: extra weight where the network scores below its zero-logit rule on a bracket
     widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
     init: str = "scratch"  # scratch | default | PATH
     # optimisation

@@ -200,7 +200,7 @@ def check_config(cfg: TrainConfig) -> None:
          "whole_size must be two sizes of at least 16", cfg.whole_size)
     need(cfg.fusion in ("pyramid", "spd"), "fusion must be pyramid or spd", cfg.fusion)
     need(is_int(cfg.net_working_size) and cfg.net_working_size >= 16, "net_working_size must be at least 16", cfg.net_working_size)
-    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit"):
+    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit", "w_hinge"):
         v = getattr(cfg, name)
         need(is_num(v) and v >= 0, f"{name} must be a number >= 0", v)
 
@@ -364,7 +364,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     gamma = GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha)
     if model.config.fusion == "spd":
-        objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size)
+        objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size, cfg.w_hinge)
     else:
         objective = Objective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
 
@@ -423,7 +423,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
                 if main:
                     new = not log_csv.exists()
                     with log_csv.open("a", newline="") as fh:
-                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
+                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "hinge", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
                         if new:
                             wr.writeheader()
                         wr.writerow(rec)

@@ -101,13 +101,18 @@ class SPDObjective:
           + w_wssim * (1 - mean_x sum_k gamma_k SSIM_x(gray F, gray Y_k))     (the paper's weighted SSIM)
           + w_logit * mean(logits^2)                                           (stay near FMMEF's rule
                                                                                 where nothing is gained)
+          + w_hinge * max(0, MEF-SSIM(zero logits) - MEF-SSIM(F))              (brackets where the network
+                                                                                does worse than its own
+                                                                                zero-logit rule weigh more)
 
     F is the structural patch decomposition of the exposures with the network's logits
     (the operator the app runs), clipped to [0, 1].
     """
 
-    def __init__(self, gamma: GammaParams, w_wssim: float = 0.2, w_mefssim: float = 1.0, w_logit: float = 1e-3, working_size: int = 256) -> None:
+    def __init__(self, gamma: GammaParams, w_wssim: float = 0.2, w_mefssim: float = 1.0, w_logit: float = 1e-3, working_size: int = 256,
+                 w_hinge: float = 0.0) -> None:
         self.gamma = gamma
+        self.w_hinge = w_hinge
         self.w_wssim = w_wssim
         self.w_mefssim = w_mefssim
         self.w_logit = w_logit
@@ -121,9 +126,17 @@ class SPDObjective:
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)
         terms: dict[str, torch.Tensor] = {}
         loss = fused.new_zeros(())
+        q = mef_ssim_torch(gray_y, gray_f, data_range=1.0)  # (B,)
         if self.w_mefssim:
-            terms["mefssim"] = 1.0 - mef_ssim_torch(gray_y, gray_f, data_range=1.0).mean()
+            terms["mefssim"] = 1.0 - q.mean()
             loss = loss + self.w_mefssim * terms["mefssim"]
+        if self.w_hinge:
+            with torch.no_grad():
+                zero = torch.zeros_like(logits[:, :, 0])
+                plain = spd_fuse(rgb, zero, zero, extra_levels=extra)
+                q0 = mef_ssim_torch(gray_y, _weighted_sum(plain, GRAY_WEIGHTS).unsqueeze(1), data_range=1.0)
+            terms["hinge"] = torch.relu(q0 - q).mean()
+            loss = loss + self.w_hinge * terms["hinge"]
         if self.w_wssim:
             g = gamma_maps(gray_y, self.gamma)
             terms["wssim"] = weighted_ssim_loss(gray_f, gray_y, g)
