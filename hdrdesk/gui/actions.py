@@ -34,6 +34,8 @@ class ActionSpec:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open…", "open_dialog", (K.Open,), "Open exposures (files) of one scene", "Open"),
     ActionSpec("open_folder", "Open &Folder…", "open_folder_dialog", ("Ctrl+Shift+O",), "Open a folder holding one bracket"),
+    ActionSpec("shoot", "Open S&hoot…", "shoots.open_dialog", ("Ctrl+Shift+H",),
+               "Open a folder of camera files: find its brackets and fuse them all"),
     ActionSpec("add", "&Add Exposures…", "add_dialog", ("Ctrl+Shift+A",), "Add exposures to the current bracket", needs="frames"),
     ActionSpec("sample", "Open &Sample", "open_sample", (), "Open the bracket that ships with HDRDesk"),
     ActionSpec("export", "&Export…", "export_dialog", ("Ctrl+E",), "Export the fused image (and maps)", "Export", needs="result"),
@@ -68,7 +70,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 #: Menus: (title, items). An item is an action key, None (a separator), or "@name" for a part the
 #: window builds itself (@methods: the fusion methods; @panels: the dock toggles).
 MENUS: tuple[tuple[str, tuple], ...] = (
-    ("&File", ("open", "open_folder", "add", None, "export", None, "close", "quit")),
+    ("&File", ("open", "open_folder", "shoot", "add", None, "export", None, "close", "quit")),
     ("&Image", ("fuse", "cancel", None, "@methods", "model")),
     ("&View", ("zoom_in", "zoom_out", "fit", "100", None, "mode_single", "mode_side", "mode_split", None,
                "overlay", "show_result", "show_exposure", "next", "prev", None, "@panels")),

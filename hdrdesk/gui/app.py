@@ -130,7 +130,7 @@ def run_app(images: Sequence[str | os.PathLike] = (), smoke_test: bool = False, 
         on_first_paint(window, after_first_paint)
         window.show()
         if images:
-            window.open_paths([Path(p) for p in images])
+            window.shoots.route_drop([Path(p) for p in images])  # as a drop: a folder of many brackets opens the shoot view
         return app.exec()
     finally:
         crash.uninstall()

@@ -43,6 +43,7 @@ from hdrdesk.gui.jobs import FusionOutput, GammaOutput, LoadOutput, MertensOutpu
 from hdrdesk.gui.models_controller import ModelsController
 from hdrdesk.gui.overlay_controller import OverlayController
 from hdrdesk.gui.panels import METHOD_LABELS, METHOD_NAMES
+from hdrdesk.gui.shoot_controller import ShootController
 from hdrdesk.gui.view_controller import ViewController
 from hdrdesk.gui.welcome import app_icon
 from hdrdesk.gui.window_layout import WindowLayout
@@ -91,6 +92,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.exports = ExportController(self)
         self.models = ModelsController(self)
         self.views = ViewController(self)
+        self.shoots = ShootController(self)  # a folder of many brackets: the shoot view
         self._build_commands()
         self._connect()
         self._fuse_timer = QTimer(self)
@@ -598,6 +600,7 @@ class MainWindow(WindowLayout, QMainWindow):
         for r in (self.loader, self.fusion, *self.overlays.runners(), *self.analysis.runners(), self.exports.runner, self.info_runner):
             r.cancel()
         self._fuse_timer.stop()
+        self.shoots.close()
         # Jobs check for cancellation between steps; wait for them so no worker outlives the window.
         self.job_pool.waitForDone(30000)
         super().closeEvent(event)
@@ -609,8 +612,9 @@ class MainWindow(WindowLayout, QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        # Dropped on the start screen or the image: a new bracket. On the filmstrip: added (see Filmstrip).
-        self.open_paths(paths, replace=True)
+        # Dropped on the start screen or the image: a new bracket, or the shoot view if it holds several.
+        # On the filmstrip: added (see Filmstrip).
+        self.shoots.route_drop(paths)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1440, 900)

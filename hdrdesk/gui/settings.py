@@ -59,6 +59,10 @@ EXPORT_FOLDER = Key("export/folder", str, "")
 EXPORT_SUFFIX = Key("export/suffix", str, ".jpg")
 EXPORT_BITS = Key("export/bits", int, 8)
 EXPORT_QUALITY = Key("export/quality", int, DEFAULT_JPEG_QUALITY)
+# shoot view ('Fuse all'): format (suffix and bits, e.g. ".jpg:8"), name pattern, existing outputs ("skip" | "replace")
+SHOOT_FORMAT = Key("shoot/format", str, ".jpg:8")
+SHOOT_PATTERN = Key("shoot/name_pattern", str, "{first}_hdr")
+SHOOT_EXISTING = Key("shoot/existing", str, "skip")
 
 #: Every key, for documentation and tests.
 SCHEMA: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))
