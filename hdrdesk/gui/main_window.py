@@ -422,14 +422,13 @@ class MainWindow(WindowLayout, QMainWindow):
         self._output = out
         self.overlays.new_result(out)
         self.analysis.new_result()  # forgets the last Mertens result; the analysis starts below, once the picture is up
-        if not out.preview:  # a preview's alignment was measured at its own scale
-            by_path = {e.frame.path: e for e in self.session.bracket.entries}  # alignment state per filmstrip entry
-            for path, info in zip(out.source_paths, res.alignment):
-                e = by_path.get(path)
-                if e is not None:
-                    e.align = info
-                    e.align_off = not out.options.align
-            self.filmstrip.refresh()
+        by_path = {e.frame.path: e for e in self.session.bracket.entries}  # alignment state per filmstrip entry
+        for path, info in zip(out.source_paths, [] if out.preview else res.alignment):  # a preview's is at its own scale
+            e = by_path.get(path)
+            if e is not None:
+                e.align = info
+                e.align_off = not out.options.align
+        self.filmstrip.refresh()
         self.session.set_result(res)
         names = [f.path.name for f in res.frames]
         self.overlay_panel.set_exposures(names, self.session.view.current)
