@@ -191,7 +191,8 @@ class FusionSettings:
 
 @dataclass
 class ViewState:
-    """What the viewer shows. Targets are "result", "mertens" or an exposure index (of the result)."""
+    """What the viewer shows. Targets are "result", a classic anchor to compare with ("mertens",
+    "fmmef") or an exposure index (of the result)."""
 
     target: str | int = "result"
     compare_target: str | int = "mertens"

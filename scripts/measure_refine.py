@@ -1,24 +1,37 @@
-"""Measure 'Refine this bracket' on scenes: MEF-SSIM before/after and seconds, as the app runs it.
+"""Measure 'Refine this bracket' on scenes: MEF-SSIM before/after and wall seconds, as the app runs it.
 
-    .venv/bin/python scripts/measure_refine.py --data ../shared/data/brackets --track seq [--steps 60 --seconds 8]
+    .venv/bin/python scripts/measure_refine.py --data ../shared/data/brackets --track seq [--seconds 8] [--full]
 
-The score is the bracket's MEF-SSIM at the refine scorer's size (short side 512, as the app), so it is
-the number the app shows; a refinement that does not raise it is discarded (counted as no gain).
+Frames are read as stored (as ``hdrdesk eval`` reads them). v2 models (the shipped default) are refined by
+:func:`hdrdesk.training.refine.refine_logits` (a coarse residual of the logits), v1 models by
+:func:`hdrdesk.training.finetune.refine_bracket`. ``before``/``after`` are the refinement's own guard scores
+(MEF-SSIM of the app's fusion on its reduced scoring copy); a refinement that does not raise it is discarded
+(counted as no gain). ``--full`` also scores the full-resolution fusion with and without the refinement, as
+``hdrdesk eval`` does (slower). The wall time includes everything the app's Refine runs but the preview.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from hdrdesk.core.fusion import get_model
-from hdrdesk.core.io import load_bracket
+from hdrdesk.core.fusion import FusionOptions, finish_fusion, get_model, is_spd_model, prepare_fusion
+from hdrdesk.core.io import read_frame
+from hdrdesk.evaluate import score_fusion
 from hdrdesk.training.data import discover_scenes, read_scene_list
 from hdrdesk.training.finetune import refine_bracket
+from hdrdesk.training.refine import refine_logits
+
+
+def full_score(frames, model) -> float:
+    """MEF-SSIM of the full-resolution fusion (the app's path, no alignment: the frames as eval sees them)."""
+    opts = FusionOptions(method="cnn", align=False, keep_weights=False)
+    return float(score_fusion(frames, finish_fusion(prepare_fusion(frames, opts), model=model).image))
 
 
 def main() -> int:
@@ -26,23 +39,50 @@ def main() -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--scenes", type=Path, default=None, help="default: DATA/val_scenes.txt")
     ap.add_argument("--track", choices=("pair", "seq"), default="seq")
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--steps", type=int, default=60, help="v1 models: fine-tuning steps at most")
+    ap.add_argument("--seconds", type=float, default=8.0, help="the app's budget (the whole refinement, scoring included)")
+    ap.add_argument("--full", action="store_true", help="also score at full resolution, as hdrdesk eval")
+    ap.add_argument("--only", default="", help="comma-separated scene names (default: all of --scenes)")
+    ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON lines here")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model, _, _ = get_model(torch_only=True)
+    only = args.only.split(",") if args.only else read_scene_list(args.scenes or args.data / "val_scenes.txt")
     rows = []
-    for sc in discover_scenes([args.data], only=read_scene_list(args.scenes or args.data / "val_scenes.txt")):
+    print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)
+    for sc in discover_scenes([args.data], only=only):
         files = sc.files if args.track == "seq" else [sc.files[i] for i in (sc.pair or (0, len(sc.files) - 1))]
-        frames = [f.rgb_float() for f in load_bracket(files, order=False)]
+        frames = [read_frame(f, colour_manage=False) for f in files]  # as stored, like `hdrdesk eval`
         t0 = time.perf_counter()
-        out = refine_bracket(model, frames, steps=args.steps, seconds=args.seconds)
+        if is_spd_model(model):
+            out = refine_logits(model, [f.data for f in frames], seconds=args.seconds)
+        else:
+            out = refine_bracket(model, [f.rgb_float() for f in frames], steps=args.steps, seconds=args.seconds)
         wall = time.perf_counter() - t0
-        rows.append({"scene": sc.name, "before": out.before, "after": out.after, "candidate": out.candidate, "kept": out.kept, "steps": out.steps, "seconds": wall})
-        print(json.dumps(rows[-1]), flush=True)
+        row = {"scene": sc.name, "k": len(frames), "before": out.before, "after": out.after, "candidate": out.candidate,
+               "kept": out.kept, "steps": out.steps, "seconds": round(wall, 2), "load": round(os.getloadavg()[0], 1)}
+        if args.full:
+            row["full_before"] = full_score(frames, model)
+            row["full_after"] = full_score(frames, out.model) if out.kept else row["full_before"]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
     b = np.mean([r["before"] for r in rows])
     a = np.mean([r["after"] for r in rows])
-    print(f"mean before {b:.4f}  after {a:.4f}  gain {a - b:+.4f}  kept {sum(r['kept'] for r in rows)}/{len(rows)}  "
-          f"median seconds {np.median([r['seconds'] for r in rows]):.1f}")
+    walls = [r["seconds"] for r in rows]
+    print(f"{args.track}: mean before {b:.4f}  after {a:.4f}  gain {a - b:+.4f}  kept {sum(r['kept'] for r in rows)}/{len(rows)}  "
+          f"worse 0 (guard)  wall median {np.median(walls):.1f} s  max {max(walls):.1f} s")
+    if args.full:
+        fb = np.mean([r["full_before"] for r in rows])
+        fa = np.mean([r["full_after"] for r in rows])
+        worse = sum(r["full_after"] < r["full_before"] for r in rows)
+        print(f"{args.track} at full resolution: mean before {fb:.4f}  after {fa:.4f}  gain {fa - fb:+.4f}  worse on {worse}")
     return 0
 
 

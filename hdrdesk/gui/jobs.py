@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from hdrdesk.core.color import luma
-from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames, fuse_mertens
+from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
 from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError
@@ -116,6 +116,7 @@ class FusionOutput:
     seconds: float
     source_paths: list[Path] = field(default_factory=list)
     luma: "LumaCache | None" = None  # luma stacks for the gamma maps, prepared with the result
+    fixed_working_size: int | None = None  # the network's own working size (v2 models), which FusionOptions' does not set
     preview: bool = False  # a preview-resolution fusion; the full-resolution result follows
 
 
@@ -152,7 +153,16 @@ def _fusion_output(result: FusionResult, options: FusionOptions, t0: float, sour
     luma = LumaCache(result.frames)
     for size in (GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE):  # ready before the first slider move
         luma.get(size)
-    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma, preview)
+    fixed = network_working_size(options) if result.method == "cnn" else None
+    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma, fixed, preview)
+
+
+def network_working_size(options: FusionOptions) -> int | None:
+    """The working size a v2 network fixes for itself (None: a v1 network, which uses ``options.working_size``)."""
+    from hdrdesk.core.fusion import get_model, is_spd_model
+
+    model = options.model if options.model is not None else get_model(options.model_path, options.device)[0]  # cached: loaded by the fusion
+    return (getattr(model.config, "working_size", 0) or 256) if is_spd_model(model) else None
 
 
 # ------------------------------------------------------------------ gamma maps
@@ -263,23 +273,42 @@ def quality_job(frames: Sequence[Frame], image: np.ndarray, task: TaskState) -> 
         return QualityOutput(None, n, str(exc))
 
 
+#: The classic methods the result is compared with (compare view, quality readout).
+ANCHORS = ("mertens", "fmmef")
+
+
 @dataclass
-class MertensOutput:
+class AnchorOutput:
+    """A classic method's fusion of the result's (aligned) frames, for comparison, with its score."""
+
+    method: str  # one of ANCHORS
     image: np.ndarray
     display: DisplayImage
     quality: QualityOutput
 
 
-def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> MertensOutput:
-    """Classic Mertens fusion of the same (aligned) frames, for comparison and its score."""
+MertensOutput = AnchorOutput  # the name from when Mertens was the only anchor
+
+
+def anchor_job(method: str, frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> AnchorOutput:
+    """Fuse the same (aligned) frames with the classic ``method`` (the engine's own path) and score it."""
+    if method not in ANCHORS:
+        raise ValueError(f"unknown comparison method {method!r}")
+    name = {"mertens": "Mertens", "fmmef": "FMMEF"}[method]
     if image is None:
-        task.report(0.05, "Mertens fusion for comparison")
-        image = fuse_mertens(frames, task.sub(0.0, 0.5))
+        task.report(0.05, f"{name} fusion for comparison")
+        opts = FusionOptions(method=method, align=False, keep_weights=False)  # the frames are aligned already
+        image = fuse_frames(frames, opts, task.sub(0.0, 0.5)).image
     task.check()
     display = make_display(image)
-    task.report(0.6, "MEF-SSIM of Mertens")
+    task.report(0.6, f"MEF-SSIM of {name}")
     quality = quality_job(frames, image, task.sub(0.6, 1.0))
-    return MertensOutput(image, display, quality)
+    return AnchorOutput(method, image, display, quality)
+
+
+def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> AnchorOutput:
+    """Classic Mertens fusion of the same (aligned) frames, for comparison and its score."""
+    return anchor_job("mertens", frames, task, image)
 
 
 # ---------------------------------------------------------------------- info

@@ -22,11 +22,18 @@ class ModelsController(QObject):
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
         self.w = window
+        window.resultReady.connect(self._result_shown)
         self.finetune_dialog = None
         self.refine_dialog = None
         self.model_manager = None
 
     # ------------------------------------------------------------ the model in use
+    def _result_shown(self, _res) -> None:
+        """A network result says whether its model fixes its own working size (v2): the control follows."""
+        out = self.w.fusion_output()
+        if out is not None and out.result.method == "cnn":
+            self.w.fusion_panel.set_fixed_working_size(out.fixed_working_size)
+
     def user_models(self) -> list[str]:
         return cfg.get(self.w.settings, cfg.USER_MODELS)
 

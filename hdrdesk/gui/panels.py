@@ -76,7 +76,8 @@ class FusionPanel(QWidget):
         self.method = QComboBox()
         for key in METHODS:  # the core's list: a new method appears here and in the Image menu
             self.method.addItem(METHOD_LABELS.get(key, key), key)
-        self.method.setToolTip("Network: the CNN predicts per-pixel weights for each exposure.\nMertens: OpenCV's classic exposure fusion.")
+        self.method.setToolTip("Network: the CNN predicts per-pixel weights for each exposure.\nMertens: OpenCV's classic exposure fusion.\n"
+                               "FMMEF: fast multi-scale structural patch decomposition (Li et al., TIP 2020).")
         self.model = QComboBox()
         self.model.setToolTip("The network model: the shipped default or a model file of your own")
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -88,7 +89,8 @@ class FusionPanel(QWidget):
         self.working.setSingleStep(64)
         self.working.setValue(512)
         self.working.setSuffix(" px")
-        self.working.setToolTip("Short side of the copy the network sees; weights are lifted to full resolution.\nLarger is slower and may keep more fine detail.")
+        self.working.setToolTip(self.WORKING_TIP)
+        self._fixed_working: int | None = None
         self.align = QCheckBox("Align exposures")
         self.align.setChecked(True)
         self.align.setToolTip("Align hand-held brackets to the middle exposure before fusing")
@@ -128,10 +130,24 @@ class FusionPanel(QWidget):
         self._sync_enabled()
         self.changed.emit()
 
+    WORKING_TIP = "Short side of the copy the network sees; weights are lifted to full resolution.\nLarger is slower and may keep more fine detail."
+
+    def set_fixed_working_size(self, size: int | None) -> None:
+        """The model in use works at a size of its own (v2 models: ``size``), or None (v1: this control's)."""
+        self._fixed_working = size
+        self._sync_enabled()
+
     def _sync_enabled(self) -> None:
         network = self.method_value() in NETWORK_METHODS
-        for w in (self.model, self.browse, self.working):
+        fixed = getattr(self, "_fixed_working", None)
+        for w in (self.model, self.browse):
             w.setEnabled(network)
+        self.working.setEnabled(network and fixed is None)
+        self.working.setToolTip(
+            self.WORKING_TIP if fixed is None else
+            f"This model sees every bracket at a short side of {fixed} px, fixed in the model (a v2 network: "
+            "its weights drive a full-resolution decomposition); the working size applies to v1 models only."
+        )
 
     def state(self) -> dict:
         """method, working_size, align, model (a path or "")."""
@@ -469,15 +485,26 @@ class OverlayPanel(QWidget):
 
 
 class QualityPanel(QWidget):
-    """MEF-SSIM of the result and of Mertens, computed at a reduced size in the background."""
+    """MEF-SSIM of the result and of the classic anchors (Mertens, FMMEF), computed at a reduced
+    size in the background."""
+
+    ANCHOR_TIPS = {
+        "mertens": "The same figure for OpenCV's Mertens fusion of the same (aligned) exposures",
+        "fmmef": "The same figure for FMMEF (Li et al., TIP 2020) on the same (aligned) exposures",
+    }
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.result_label = QLabel("")
         self.result_label.setToolTip("MEF-SSIM (Ma et al. 2015) of the current result against its exposures, "
                                      "computed in the background on copies reduced to the size shown; higher is better")
-        self.mertens_label = QLabel("")
-        self.mertens_label.setToolTip("The same figure for OpenCV's Mertens fusion of the same (aligned) exposures")
+        self.anchor_labels: dict[str, QLabel] = {}
+        for m, tip in self.ANCHOR_TIPS.items():
+            lab = QLabel("")
+            lab.setToolTip(tip)
+            self.anchor_labels[m] = lab
+        self.mertens_label = self.anchor_labels["mertens"]
+        self.fmmef_label = self.anchor_labels["fmmef"]
         self.note = QLabel("")
         self.note.setProperty("dim", True)
         self.note.setWordWrap(True)
@@ -485,26 +512,35 @@ class QualityPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.result_label)
-        lay.addWidget(self.mertens_label)
+        for lab in self.anchor_labels.values():
+            lay.addWidget(lab)
         lay.addWidget(self.note)
-        self.scores: dict[str, float | None] = {"result": None, "mertens": None}
+        self.scores: dict[str, float | None] = {}
         self._method = "cnn"
         self.clear()
 
+    def _empty_scores(self) -> dict[str, float | None]:
+        return {"result": None, **{m: None for m in self.anchor_labels}}
+
     def clear(self) -> None:
-        self.scores = {"result": None, "mertens": None}
+        self.scores = self._empty_scores()
         self.result_label.setText("MEF-SSIM —")
-        self.mertens_label.setText("")
+        for lab in self.anchor_labels.values():
+            lab.setText("")
         self.note.setText("")
 
     def reset(self, method: str = "cnn") -> None:
+        """A new result by ``method`` is being scored; the anchors other than ``method`` are computing."""
         self._method = method
-        self.scores = {"result": None, "mertens": None}
-        self.result_label.setText("MEF-SSIM … <span style='color:%s'>(computing)</span>" % style.TEXT_DIM)
-        self.mertens_label.setText("Mertens … <span style='color:%s'>(computing)</span>" % style.TEXT_DIM if method != "mertens" else "")
+        self.scores = self._empty_scores()
+        dim = style.TEXT_DIM
+        self.result_label.setText(f"MEF-SSIM … <span style='color:{dim}'>(computing)</span>")
+        for m, lab in self.anchor_labels.items():
+            lab.setText("" if m == method else f"{METHOD_NAMES[m]} … <span style='color:{dim}'>(computing)</span>")
         self.note.setText("")
 
     def set_score(self, which: str, score: float | None, long_side: int, error: str = "") -> None:
+        """``which``: "result" or an anchor ("mertens", "fmmef")."""
         self.scores[which] = score
         text = "n/a" if score is None else f"{score:.3f}"
         dim = style.TEXT_DIM
@@ -513,15 +549,22 @@ class QualityPanel(QWidget):
             self.result_label.setText(f"<b>MEF-SSIM {text}</b> <span style='color:{dim}'>({name}, at {long_side} px)</span>")
             if error:
                 self.result_label.setToolTip(error)
-        else:
-            self.mertens_label.setText(f"Mertens {text} <span style='color:{dim}'>(at {long_side} px)</span>")
-        a, b = self.scores["result"], self.scores["mertens"]
-        if self._method == "mertens":
-            self.mertens_label.setText("")
-            self.note.setText("Switch to the network to compare it with Mertens")
-        elif a is not None and b is not None:
-            if abs(a - b) < 5e-4:
-                self.note.setText("The network and Mertens score the same on this scene")
-            else:
-                ours = "The network" if self._method == "cnn" else METHOD_NAMES.get(self._method, self._method)
-                self.note.setText(f"{ours if a > b else 'Mertens'} scores higher on this scene (by {abs(a - b):.3f})")
+        elif which in self.anchor_labels and which != self._method:
+            self.anchor_labels[which].setText(f"{METHOD_NAMES[which]} {text} <span style='color:{dim}'>(at {long_side} px)</span>")
+        self.note.setText(self._verdict())
+
+    def _verdict(self) -> str:
+        """One line: how the result stands against the best anchor (once every score is in)."""
+        a = self.scores.get("result")
+        others = {m: self.scores.get(m) for m in self.anchor_labels if m != self._method}
+        if a is None or any(v is None for v in others.values()) or not others:
+            return ""
+        best = max(others, key=lambda m: others[m])
+        b = others[best]
+        ours = "The network" if self._method == "cnn" else METHOD_NAMES.get(self._method, self._method)
+        if abs(a - b) < 5e-4:
+            return f"{ours} and {METHOD_NAMES[best]} score the same on this scene"
+        if a > b:
+            what = "every classic method" if len(others) > 1 else METHOD_NAMES[best]
+            return f"{ours} scores higher than {what} on this scene (by {a - b:.3f} over {METHOD_NAMES[best]})"
+        return f"{METHOD_NAMES[best]} scores higher on this scene (by {b - a:.3f})"

@@ -1,9 +1,11 @@
-"""'Refine this bracket': a few seconds of unsupervised fine-tuning of a copy of the current
-model on the bracket on screen, then the bracket is fused again with the refined copy.
+"""'Refine this bracket': a few seconds of unsupervised adaptation to the bracket on screen,
+then the bracket is fused again with the refinement; Revert and Apply switch between the two.
 
-The stored model never changes unless the user keeps the refined copy ('Keep as...').
-:func:`hdrdesk.training.finetune.refine_bracket` discards a refinement that does not
-raise the bracket's MEF-SSIM; the dialog says so and shows both scores.
+v2 models (the shipped default): :func:`hdrdesk.training.refine.refine_logits` learns a coarse
+residual of the network's logits for this bracket alone (the model itself is not changed; the
+refinement applies to this bracket only). v1 models: :func:`hdrdesk.training.finetune.refine_bracket`
+fine-tunes a copy of the network, which 'Keep as...' can store. Either way a refinement that does
+not raise the bracket's MEF-SSIM is discarded; the dialog says so and shows both scores.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from hdrdesk.gui.imaging import qimage_copy, to_uint8
 from hdrdesk.gui.workers import JobError, JobRunner
 from hdrdesk.tasks import TaskState
 
-REFINE_STEPS = 60
-REFINE_SECONDS = 8.0
-SCORE_SIZE = 512  # refine_bracket works and scores at this short side
+REFINE_STEPS = 60  # v1 fine-tuning: steps at most
+REFINE_SECONDS = 8.0  # the whole refinement, scoring included
+SCORE_SIZE = 512  # v1: refine_bracket works and scores at this short side (v2: refine_logits picks its own)
 
 
 @dataclass
@@ -46,6 +48,8 @@ class RefineOutput:
     before_image: QImage
     after_image: QImage | None
     bracket: str
+    per_bracket: bool = False  # a logit residual for this bracket (v2), not a model to keep
+    score_side: int = SCORE_SIZE
 
 
 def _reduced_rgb(frames: Sequence[Frame], short: int = SCORE_SIZE) -> list[np.ndarray]:
@@ -61,21 +65,27 @@ def _reduced_rgb(frames: Sequence[Frame], short: int = SCORE_SIZE) -> list[np.nd
 
 
 def refine_job(frames: Sequence[Frame], model_path: Path | None, steps: int, seconds: float, task: TaskState) -> RefineOutput:
-    """Refine a copy of the model on ``frames`` (aligned, darkest first) and fuse a preview with both."""
-    from hdrdesk.core.fusion import FusionOptions, fuse_frames, get_model
+    """Refine the model's fusion of ``frames`` (aligned, darkest first) and fuse a preview with both."""
+    from hdrdesk.core.fusion import FusionOptions, fuse_frames, get_model, is_spd_model
     from hdrdesk.core.gamma import GammaParams
     from hdrdesk.training.finetune import gamma_from_card, refine_bracket
+    from hdrdesk.training.refine import refine_logits
 
     task.report(0.02, "Loading the model")
     model, card, _dev = get_model(model_path, torch_only=True)  # refined: needs the torch module
     base_name = str(card.get("name") or (Path(model_path).stem if model_path else "default"))
     task.report(0.05, "Refining on this bracket")
-    # refine_bracket works at SCORE_SIZE anyway: hand it reduced frames (bounded memory on big photos)
-    gamma = GammaParams.for_window(gamma_from_card(card))  # the objective the model was trained with
-    out = refine_bracket(model, _reduced_rgb(frames), steps=steps, seconds=seconds, gamma=gamma, score_size=SCORE_SIZE, task=task.sub(0.05, 0.85))
+    per_bracket = is_spd_model(model)
+    if per_bracket:  # v2: a residual of the logits, for this bracket
+        out = refine_logits(model, [f.data for f in frames], seconds=seconds, task=task.sub(0.05, 0.85))
+        score_side = out.score_side
+    else:  # v1: refine_bracket works at SCORE_SIZE anyway: hand it reduced frames (bounded memory on big photos)
+        gamma = GammaParams.for_window(gamma_from_card(card))  # the objective the model was trained with
+        out = refine_bracket(model, _reduced_rgb(frames), steps=steps, seconds=seconds, gamma=gamma, score_size=SCORE_SIZE, task=task.sub(0.05, 0.85))
+        score_side = SCORE_SIZE
     refined = out.model
     if out.kept:
-        refined.card = {"name": f"{base_name} (refined, not saved)"}
+        refined.card = {**dict(card), "name": f"{base_name} (refined on this bracket)" if per_bracket else f"{base_name} (refined, not saved)"}
     task.report(0.9, "Fusing the comparison")
     small = small_frames(frames, PREVIEW_LONG)
     opts = FusionOptions(method="cnn", working_size=PREVIEW_LONG, align=False, keep_weights=False)
@@ -83,7 +93,8 @@ def refine_job(frames: Sequence[Frame], model_path: Path | None, steps: int, sec
     after_img = qimage_copy(to_uint8(fuse_frames(small, opts, model=refined).image)) if out.kept else None
     name = Path(frames[0].path).parent.name if frames else "bracket"
     task.report(1.0, "Refined")
-    return RefineOutput(refined, base_name, out.before, out.after, out.candidate, out.kept, out.steps, out.seconds, before_img, after_img, name)
+    return RefineOutput(refined, base_name, out.before, out.after, out.candidate, out.kept, out.steps, out.seconds, before_img, after_img, name,
+                        per_bracket, score_side)
 
 
 class RefineDialog(QDialog):
@@ -103,6 +114,7 @@ class RefineDialog(QDialog):
         self.runner = JobRunner("refine", getattr(window, "job_pool", None), latest_wins=True, parent=self)
         self._out: RefineOutput | None = None
         self._kept: Path | None = None
+        self._applied = False  # the main window shows the refined fusion
 
         self.status = QLabel("")
         f = self.status.font()
@@ -129,7 +141,7 @@ class RefineDialog(QDialog):
         self.keep_button.setProperty("primary", True)
         self.keep_button.setToolTip("Store the refined copy in your models and fuse with it")
         self.revert_button = QPushButton("Revert")
-        self.revert_button.setToolTip("Fuse with the stored model again (the refined copy is forgotten)")
+        self.revert_button.setToolTip("Fuse with the stored model again; 'Apply' brings the refinement back")
         self.again_button = QPushButton("Refine Again")
         self.close_button = QPushButton("Close")
         row = QHBoxLayout()
@@ -139,8 +151,8 @@ class RefineDialog(QDialog):
         row.addWidget(self.again_button)
         row.addWidget(self.close_button)
         self.note = QLabel(
-            f"A copy of the model trains for a few seconds on this bracket alone (unsupervised). Scores are MEF-SSIM at {SCORE_SIZE} px. "
-            "Your stored model is not changed unless you keep the copy."
+            "For a few seconds the fusion adapts to this bracket alone (unsupervised; MEF-SSIM on a reduced copy). "
+            "Your stored model is not changed."
         )
         self.note.setProperty("dim", True)
         self.note.setWordWrap(True)
@@ -158,16 +170,21 @@ class RefineDialog(QDialog):
         self.runner.error.connect(self._on_error)
         self.runner.cancelled.connect(lambda _r: self._set_idle("Refinement cancelled"))
         self.keep_button.clicked.connect(lambda: self.keep_as())
-        self.revert_button.clicked.connect(self.revert)
+        self.revert_button.clicked.connect(self._revert_or_apply)
         self.again_button.clicked.connect(lambda: self.start())
         self.close_button.clicked.connect(self.close)
         self._set_buttons(False)
 
     def _set_buttons(self, done: bool) -> None:
-        kept = bool(done and self._out is not None and self._out.kept)
-        self.keep_button.setEnabled(kept and self._kept is None)
-        self.name.setEnabled(kept and self._kept is None)
+        out = self._out
+        kept = bool(done and out is not None and out.kept)
+        keepable = kept and not out.per_bracket and self._kept is None  # a v1 model copy can be stored
+        self.keep_button.setVisible(out is None or not out.per_bracket)
+        self.name.setVisible(out is None or not out.per_bracket)
+        self.keep_button.setEnabled(keepable)
+        self.name.setEnabled(keepable)
         self.revert_button.setEnabled(kept and self._kept is None)
+        self.revert_button.setText("Revert" if self._applied or not kept else "Apply")
         self.again_button.setEnabled(done or self._out is None and not self.runner.is_busy())
 
     def _set_idle(self, text: str) -> None:
@@ -182,7 +199,7 @@ class RefineDialog(QDialog):
         if len(frames) < 2:
             self.status.setText("Open a bracket of two or more exposures first.")
             return 0
-        self._out, self._kept = None, None
+        self._out, self._kept, self._applied = None, None, False
         self.before_view.set_image(None, "Current model")
         self.after_view.set_image(None, "Refined")
         self.after_view.placeholder = "…"
@@ -202,15 +219,15 @@ class RefineDialog(QDialog):
         d = (out.candidate if out.candidate is not None else out.after) - out.before
         if out.kept:
             self.status.setText(f"Refined in {out.seconds:.1f} s ({out.steps} steps): MEF-SSIM {out.before:.4f} → {out.after:.4f}")
+            what = (f"the refinement of “{out.base_name}” for this bracket; Revert and Apply switch between the two"
+                    if out.per_bracket else f"the refined copy of “{out.base_name}”; keep it to use it again, or revert")
             self.scores.setText(
-                f"<span style='color:#7cc47f'>▲ {d:+.4f}</span> on {out.bracket}. The bracket on screen is now fused with the refined copy "
-                f"of “{out.base_name}”; keep it to use it again, or revert."
+                f"<span style='color:#7cc47f'>▲ {d:+.4f}</span> on {out.bracket} (MEF-SSIM at {out.score_side} px). "
+                f"The bracket on screen is now fused with {what}."
             )
             self.after_view.set_image(out.after_image, f"Refined · {out.after:.4f}")
             self.name.setText(unique_model_name(f"{out.bracket}-refined"))
-            w = self.main_window
-            if w is not None:
-                w.fuse_with_model(out.model, label="Fusing with the refined model")
+            self.apply()
         else:
             cand = f"{out.candidate:.4f}" if out.candidate is not None else "no better"
             self.status.setText(f"Refinement discarded: it did not raise the score ({out.before:.4f} → {cand})")
@@ -257,13 +274,28 @@ class RefineDialog(QDialog):
         self.modelKept.emit(path)
         return path
 
+    def apply(self) -> int:
+        """Fuse the main window's bracket with the refinement (again). Returns the fusion's request id."""
+        out, w = self._out, self.main_window
+        if out is None or not out.kept or w is None:
+            return 0
+        self._applied = True
+        self._set_buttons(True)
+        return w.fuse_with_model(out.model, label="Fusing with the refinement")
+
+    def _revert_or_apply(self) -> None:
+        if self._applied:
+            self.revert()
+        elif self.apply():
+            self.status.setText("Applied the refinement again")
+
     def revert(self) -> None:
+        """Fuse with the stored model again (the refinement stays here: Apply brings it back)."""
         w = self.main_window
         if w is not None:
             w.request_fusion()
+        self._applied = False
         self.status.setText("Reverted: fused with the stored model again")
-        self._out = None
-        self.after_view.set_image(None, "Refined · reverted")
         self._set_buttons(True)
 
     def closeEvent(self, event) -> None:  # noqa: N802

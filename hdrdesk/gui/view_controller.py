@@ -1,4 +1,5 @@
-"""What the viewer shows: the result or an exposure, the comparison (Mertens or an exposure),
+"""What the viewer shows: the result or an exposure, the comparison (a classic anchor, Mertens or
+FMMEF, or an exposure),
 the compare mode and the current exposure. The state is the session's ``view``; this
 controller keeps the combos, the filmstrip selection and the viewer in step with it."""
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QComboBox
 
 from hdrdesk.gui import settings as cfg
+from hdrdesk.gui.jobs import ANCHORS
 from hdrdesk.gui.panels import METHOD_NAMES
 
 if TYPE_CHECKING:
@@ -38,10 +40,12 @@ class ViewController(QObject):
     def fill_combos(self, names: list[str]) -> None:
         """The exposures of the result on display (names) in the View and Compare lists."""
         w = self.w
-        for combo, first in ((w.view_combo, ("Fused result", "result")), (w.compare_combo, ("Mertens", "mertens"))):
+        anchors = [(METHOD_NAMES[m], m) for m in ANCHORS]  # reads "with Mertens", "with FMMEF" after the toolbar's "with"
+        for combo, firsts in ((w.view_combo, [("Fused result", "result")]), (w.compare_combo, anchors)):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(*first)
+            for first in firsts:
+                combo.addItem(*first)
             for i, n in enumerate(names):
                 combo.addItem(f"Exposure {i + 1}: {n}", i)
             combo.blockSignals(False)
@@ -148,16 +152,17 @@ class ViewController(QObject):
             w.viewer.set_compare(None)
             return
         t = self.view.compare_target
-        if t == "mertens":
-            mertens = w.analysis.mertens_output()
-            if out.result.method == "mertens":
-                w.viewer.set_compare(out.fused, "Mertens")
-            elif mertens is not None:
-                w.viewer.set_compare(mertens.display, "Mertens")
+        if t in ANCHORS:
+            name = METHOD_NAMES[t]
+            anchor = w.analysis.anchor_output(t)
+            if out.result.method == t:
+                w.viewer.set_compare(out.fused, name)
+            elif anchor is not None:
+                w.viewer.set_compare(anchor.display, name)
             else:
-                w.viewer.set_compare(None, "Mertens (computing…)")
-                w.viewer.second.placeholder = "Computing the Mertens result…"
+                w.viewer.set_compare(None, f"{name} (computing…)")
+                w.viewer.second.placeholder = f"Computing the {name} result…"
                 if w.viewer.mode() != "single":
-                    w.analysis.ensure_mertens()
+                    w.analysis.ensure_anchor(t)
         else:
             w.viewer.set_compare(out.exposures[t], f"Exposure {t + 1}: {out.result.frames[t].path.name}")

@@ -367,7 +367,7 @@ class ViewerArea(QWidget):
         row = QHBoxLayout(self.split_row)
         row.setContentsMargins(10, 4, 10, 4)
         self.split_left_label = QLabel("Fused")
-        self.split_right_label = QLabel("Mertens")
+        self.split_right_label = QLabel("Compare")
         for lab in (self.split_left_label, self.split_right_label):
             lab.setProperty("dim", True)
         row.addWidget(self.split_left_label)

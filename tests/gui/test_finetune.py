@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from guitools import load_and_fuse, synthetic_bracket
@@ -335,36 +336,81 @@ def test_corrupt_model_files_are_refused_on_import_and_selection(qtbot, window, 
 # ------------------------------------------------------------------ refine
 
 
-def test_refine_refuses_and_keeps_flows(qtbot, window, small_bracket, monkeypatch):
+def test_refine_refuses_applies_reverts(qtbot, window, small_bracket, monkeypatch):
+    import torch
+
     from hdrdesk.gui.refine import RefineDialog
-    from hdrdesk.training import finetune
+    from hdrdesk.training import refine
 
     load_and_fuse(qtbot, window, small_bracket)
     assert window.act_refine.isEnabled()
+    default_image = window.result().image.copy()
 
     # a refinement that lowers the score is discarded automatically, and the dialog says so
     def worse(model, frames, **kw):
-        return finetune.RefineOutcome(model, 0.90, 0.90, False, 3, 0.1, 0.85)
+        return refine.LogitRefineOutcome(model, None, 0.90, 0.90, False, 3, 0.1, 0.85, 256)
 
-    monkeypatch.setattr(finetune, "refine_bracket", worse)
+    monkeypatch.setattr(refine, "refine_logits", worse)
     dlg = RefineDialog(window)
     qtbot.addWidget(dlg)
     with qtbot.waitSignal(dlg.finished, timeout=60_000):
         dlg.start()
     assert "discarded" in dlg.status.text() and "0.8500" in dlg.status.text()
-    assert not dlg.keep_button.isEnabled() and window.result().model_name != "" and "refined" not in window.result().model_name
+    assert not dlg.revert_button.isEnabled() and "refined" not in window.result().model_name
 
-    # one that raises it: the bracket is fused again with the refined copy; the stored model is unchanged until kept
+    # one that raises it (a v2 model: a residual of the logits for this bracket): the view shows it
+    def better(model, frames, **kw):
+        res = torch.zeros((len(frames), 2, 2, 3))
+        res[0, 0] = 2.0  # more of the darkest exposure's structure
+        return refine.LogitRefineOutcome(refine.ResidualLogits(model, res), res.numpy(), 0.90, 0.93, True, 3, 0.1, 0.93, 256)
+
+    monkeypatch.setattr(refine, "refine_logits", better)
+    with qtbot.waitSignal(window.resultReady, timeout=60_000) as fused:
+        with qtbot.waitSignal(dlg.finished, timeout=60_000):
+            dlg.start()
+    assert "refined" in fused.args[0].model_name and "+0.0300" in dlg.scores.text()
+    assert "0.9000 → 0.9300" in dlg.status.text()
+    refined_image = window.result().image.copy()
+    assert not np.array_equal(refined_image, default_image)
+    assert window.model_path() is None  # the stored model is untouched
+    assert not dlg.keep_button.isVisible()  # a per-bracket refinement is not a model to keep
+
+    # Revert: the stored model's fusion, exactly as before; Apply: the refinement again
+    with qtbot.waitSignal(window.resultReady, timeout=60_000):
+        dlg.revert_button.click()
+    assert "refined" not in window.result().model_name
+    np.testing.assert_array_equal(window.result().image, default_image)
+    assert dlg.revert_button.text() == "Apply"
+    with qtbot.waitSignal(window.resultReady, timeout=60_000):
+        dlg.revert_button.click()
+    np.testing.assert_array_equal(window.result().image, refined_image)
+    assert dlg.revert_button.text() == "Revert"
+
+
+def test_refine_v1_model_copy_can_be_kept(qtbot, window, small_bracket, monkeypatch, tmp_path):
+    import torch
+
+    from hdrdesk.core.model import FusionNet, NetConfig, model_state
+    from hdrdesk.gui.refine import RefineDialog
+    from hdrdesk.training import finetune
+
+    torch.manual_seed(0)
+    v1 = tmp_path / "v1.pt"
+    torch.save(model_state(FusionNet(NetConfig(widths=(4, 8))).eval(), name="v1"), v1)
+    load_and_fuse(qtbot, window, small_bracket)
+    with qtbot.waitSignal(window.resultReady, timeout=60_000):
+        window.set_model_path(v1)
+
     def better(model, frames, **kw):
         return finetune.RefineOutcome(copy.deepcopy(model), 0.90, 0.93, True, 3, 0.1, 0.93)
 
     monkeypatch.setattr(finetune, "refine_bracket", better)
+    dlg = RefineDialog(window)
+    qtbot.addWidget(dlg)
     with qtbot.waitSignal(window.resultReady, timeout=60_000) as fused:
         with qtbot.waitSignal(dlg.finished, timeout=60_000):
             dlg.start()
-    assert "refined" in fused.args[0].model_name
-    assert "0.9000 → 0.9300" in dlg.status.text()
-    assert window.model_path() is None
+    assert "refined" in fused.args[0].model_name and dlg.keep_button.isEnabled()
     with qtbot.waitSignal(window.resultReady, timeout=60_000):
         path = dlg.keep_as("refined one")
     assert path is not None and window.model_path() == path
@@ -380,7 +426,8 @@ def test_refine_for_real_on_a_tiny_bracket(qtbot, window, small_bracket):
     with qtbot.waitSignal(dlg.finished, timeout=120_000) as done:
         dlg.start()
     out = done.args[0]
-    assert 0 < out.before <= 1 and out.after >= out.before and out.steps >= 1
+    assert out.per_bracket  # the shipped model is v2: a logit residual
+    assert 0 < out.before <= 1 and out.after >= out.before
     assert out.candidate is not None
     assert dlg.before_view.image() is not None
     if out.kept:

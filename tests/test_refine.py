@@ -1,0 +1,138 @@
+"""'Refine this bracket' for v2 models: the logit residual, its guard, cancel and budget, and the
+fast input-only precomputations it optimises through (tiny synthetic brackets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from synth import expose, make_scene
+
+from hdrdesk.core.fusion import FusionOptions, fuse_frames
+from hdrdesk.core.io import ExposureInfo, Frame, to_uint
+from hdrdesk.core.mefssim import mef_ssim, mef_ssim_torch, rgb_to_gray_matlab
+from hdrdesk.core.model import FusionNet, NetConfig
+from hdrdesk.core.spd import spd_fuse
+from hdrdesk.errors import Cancelled, InputError
+from hdrdesk.tasks import TaskState
+from hdrdesk.training.refine import ResidualLogits, metric_exposures, refine_logits
+from hdrdesk.training.refine_ops import FixedBracketMEFSSIM, FixedBracketSPD
+
+
+def _net(seed: int = 0) -> FusionNet:
+    torch.manual_seed(seed)
+    net = FusionNet(NetConfig(fusion="spd", exposedness_prior=False, working_size=32, extra_levels=1)).eval()
+    with torch.no_grad():  # a head that says something (a fresh one starts at zero: FMMEF's rule)
+        net.head.weight.normal_(0.0, 0.3)
+        net.head.bias.normal_(0.0, 0.3)
+    return net
+
+
+def _frames(h: int = 64, w: int = 96, k: int = 3) -> list[Frame]:
+    from pathlib import Path
+
+    scene = make_scene(h, w)
+    rgb = [expose(scene, ev) for ev in np.linspace(-2.0, 2.0, k)]
+    return [Frame(Path(f"b/{i:02d}.png"), x, ExposureInfo(), None) for i, x in enumerate(rgb)]
+
+
+def _score(frames: list[Frame], image: np.ndarray) -> float:
+    return float(mef_ssim(np.stack([rgb_to_gray_matlab(f.data) for f in frames]), rgb_to_gray_matlab(to_uint(image, 8))))
+
+
+OPTS = FusionOptions(method="cnn", align=False, keep_weights=False)
+
+
+def test_zero_residual_is_the_network_bit_for_bit():
+    net, frames = _net(), _frames()
+    plain = fuse_frames(frames, OPTS, model=net).image
+    wrapped = fuse_frames(frames, OPTS, model=ResidualLogits(net, torch.zeros((3, 2, 4, 6)))).image
+    np.testing.assert_array_equal(wrapped, plain)
+    # a non-zero residual changes the picture; the wrong bracket length is refused
+    other = fuse_frames(frames, OPTS, model=ResidualLogits(net, torch.full((3, 2, 4, 6), 1.0) * torch.tensor([1.0, 0, -1]).view(3, 1, 1, 1))).image
+    assert np.abs(other - plain).max() > 1e-3
+    with pytest.raises(InputError, match="3 exposures"):
+        fuse_frames(frames[:2], OPTS, model=ResidualLogits(net, torch.zeros((3, 2, 4, 6))))
+
+
+def test_refine_never_returns_worse_and_its_scores_are_the_apps():
+    frames = _frames(k=4)
+    for seed in (0, 1):
+        net = _net(seed)
+        out = refine_logits(net, [f.data for f in frames], seconds=60.0, max_steps=6)
+        assert out.after >= out.before and 1 <= out.steps <= 6
+        before = _score(frames, fuse_frames(frames, OPTS, model=net).image)  # the frames are as small as the scoring copy
+        assert out.before == pytest.approx(before, abs=1e-12)
+        if out.kept:
+            assert out.after > out.before and isinstance(out.model, ResidualLogits)
+            assert out.after == pytest.approx(_score(frames, fuse_frames(frames, OPTS, model=out.model).image), abs=1e-12)
+        else:
+            assert out.model is net and out.after == out.before
+    assert out.opt_gain >= 0.0  # the best residual seen is kept, never a worse one
+
+
+def test_refine_gains_where_the_network_is_poor():
+    # logits pushed the wrong way (structure from the brightest frame, mean intensity from the darkest):
+    # the refinement must find better ones within a few steps
+    wrong = torch.zeros((3, 2, 1, 1))
+    wrong[2, 0], wrong[0, 1] = 4.0, 4.0
+    net = ResidualLogits(_net(3), wrong)
+    frames = _frames(k=3)
+    out = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2)
+    assert out.kept and out.after > out.before + 1e-3
+
+
+def test_cancel_and_budget():
+    net, frames = _net(), _frames()
+    task = TaskState()
+    task.cancel()
+    with pytest.raises(Cancelled):
+        refine_logits(net, [f.data for f in frames], seconds=60.0, task=task)
+    # no time left for a step: nothing is changed
+    out = refine_logits(net, [f.data for f in frames], seconds=0.0)
+    assert out.steps == 0 and not out.kept and out.model is net and out.after == out.before
+    # a cancel during the optimisation stops it (progress reports come from every step)
+    task, seen = TaskState(), []
+
+    def progress(fraction, message):
+        seen.append(message)
+        if message.startswith("refining: step 2"):
+            task.cancel()
+
+    task = TaskState(on_progress=progress)
+    with pytest.raises(Cancelled):
+        refine_logits(net, [f.data for f in frames], seconds=60.0, task=task)
+    assert any(m.startswith("refining: step 2") for m in seen) and not any(m.startswith("refining: step 4") for m in seen)
+
+
+def test_refusals():
+    net, frames = _net(), _frames()
+    with pytest.raises(InputError):
+        refine_logits(net, [frames[0].data])
+    with pytest.raises(InputError, match="too small"):
+        refine_logits(net, [f.data[:30, :30] for f in frames])
+    v1 = FusionNet(NetConfig(widths=(4, 8))).eval()
+    with pytest.raises(InputError, match="v2"):
+        refine_logits(v1, [f.data for f in frames])
+
+
+def test_fixed_bracket_operators_match_the_reference_functions():
+    torch.manual_seed(0)
+    y = torch.rand(1, 4, 3, 70, 100)
+    d, b = torch.randn(1, 4, 20, 30), torch.randn(1, 4, 20, 30)
+    for extra in (0, 1):
+        torch.testing.assert_close(FixedBracketSPD(y, extra_levels=extra)(d, b), spd_fuse(y, d, b, extra_levels=extra), atol=1e-6, rtol=0)
+    grey = y.mean(2)[0].double()
+    fused = spd_fuse(y, d, b)[0].mean(0).double().requires_grad_(True)
+    ref = mef_ssim_torch(grey, fused, data_range=1.0)
+    mine = FixedBracketMEFSSIM(grey)(fused)
+    assert float(mine.detach()) == pytest.approx(float(ref.detach()), abs=1e-12)
+    g_ref, = torch.autograd.grad(ref, fused)
+    g_mine, = torch.autograd.grad(FixedBracketMEFSSIM(grey)(fused), fused)
+    torch.testing.assert_close(g_mine, g_ref, atol=1e-10, rtol=1e-7)
+
+
+def test_metric_exposures_of_long_brackets():
+    assert metric_exposures(5) == [0, 1, 2, 3, 4]
+    idx = metric_exposures(30)
+    assert idx[0] == 0 and idx[-1] == 29 and len(idx) == 7 and idx == sorted(set(idx))

@@ -1,0 +1,271 @@
+"""'Refine this bracket' for v2 networks: a per-bracket correction of the network's logits.
+
+The network (:class:`hdrdesk.core.model.FusionNet`, v2) predicts a detail and a base logit
+map per exposure, which drive the structural patch decomposition (:mod:`hdrdesk.core.fmmef`).
+Refine keeps the network as it is and learns, for this one bracket, a small additive
+*residual* per exposure and per logit map on a coarse grid (``grid`` cells along the short
+side), upsampled bilinearly to the logits' size. Adam maximises the bracket's MEF-SSIM
+(differentiable, :func:`hdrdesk.core.mefssim.mef_ssim_torch`) of the torch twin of the
+decomposition (:func:`hdrdesk.core.spd.spd_fuse`, its input-only parts computed once:
+:mod:`hdrdesk.training.refine_ops`) on a reduced copy of the bracket (short side 256, the
+network's working size, so the network runs once; for long brackets the metric compares
+with 7 evenly spaced exposures), plus the training objective's small logit penalty, until
+the time budget is spent.
+
+The guard: the refined fusion is scored by the app's own fusion path (numpy/OpenCV
+decomposition, 8-bit result, MEF-SSIM of all exposures as ``hdrdesk eval`` computes it) on
+the same copy, against the network alone; a residual that does not raise that score is
+dropped. The whole refinement, scoring included, stays within ``seconds``: the optimisation
+gets what the two scores leave, and the copy is smaller for brackets of more than 9 frames.
+
+A residual applies at any resolution: :class:`ResidualLogits` wraps the network so that
+every fusion path (preview, export, CLI) adds it to the logits; a zero residual gives the
+network's fusion bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrdesk.errors import InputError
+from hdrdesk.tasks import TaskState, null_task
+
+GRID = 12  # residual cells along the short side (the long side in proportion)
+OPT_SIDE = 256  # short side of the copy the residual is optimised and the guard scores on (the network's working size)
+SCORE_CAP_FRAMES = 9  # longer brackets are scored on a smaller copy (see score_side_for)
+LR = 0.05
+MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
+METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
+LOGIT_PENALTY = 1e-3  # the training objective's (SPDObjective.w_logit)
+
+
+class ResidualLogits(nn.Module):
+    """A v2 network whose logits get a per-bracket residual: ``net(x) + upsample(residual)``.
+
+    ``residual``: (K, 2, gh, gw), one coarse map per exposure and logit (detail, base), for the
+    bracket it was refined on (same exposures, same order). Behaves as the network everywhere
+    (``config``, ``card``), so the app's fusion paths run it unchanged.
+    """
+
+    def __init__(self, net: nn.Module, residual: torch.Tensor, card: dict | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.config = net.config
+        self.card = dict(card if card is not None else getattr(net, "card", None) or {})
+        self.register_buffer("residual", residual.detach().float().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.net(x)  # (B, K, 2, h, w)
+        if logits.shape[1] != self.residual.shape[0]:
+            raise InputError(f"this refinement is for a bracket of {self.residual.shape[0]} exposures, not {logits.shape[1]}")
+        return logits + upsample_residual(self.residual.to(device=logits.device, dtype=logits.dtype), logits.shape[-2:])[None]
+
+
+def upsample_residual(residual: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """(K, 2, gh, gw) -> (K, 2, h, w), bilinear with half-pixel centres."""
+    k, c, gh, gw = residual.shape
+    up = F.interpolate(residual.reshape(1, k * c, gh, gw), size=tuple(int(s) for s in size), mode="bilinear", align_corners=False)
+    return up.reshape(k, c, *up.shape[-2:])
+
+
+def grid_shape(h: int, w: int, grid: int = GRID) -> tuple[int, int]:
+    """Cells of the residual grid: ``grid`` along the short side, square cells."""
+    s = grid / min(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+@dataclass
+class LogitRefineOutcome:
+    model: nn.Module  # ResidualLogits when kept, else the network itself
+    residual: np.ndarray | None  # (K, 2, gh, gw) when kept
+    before: float  # MEF-SSIM of the network alone on the scoring copy
+    after: float  # of the returned model (equals ``before`` when discarded)
+    kept: bool
+    steps: int
+    seconds: float
+    candidate: float | None = None  # what the refined fusion scored, kept or not
+    score_side: int = 0  # short side of the scoring copy
+    opt_gain: float = 0.0  # torch MEF-SSIM gain on the optimisation copy (diagnostics)
+    timings: dict = field(default_factory=dict)  # seconds: score (each), prepare, optimise
+
+
+def _resize_short(img: np.ndarray, side: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if min(h, w) <= side:
+        return img
+    s = side / min(h, w)
+    return cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
+def _float_rgb(img: np.ndarray) -> np.ndarray:
+    """float32 RGB on [0, 1] (grey frames repeated to three channels)."""
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    return np.asarray(img, np.float32)
+
+
+def score_side_for(k: int, h: int, w: int, side: int = OPT_SIDE) -> int:
+    """Short side of the scoring copy: ``side``, smaller for long brackets. MEF-SSIM's cost grows with
+    the pixels times its moments, ``K + K(K+1)/2`` (every pair of exposures): capped at what a 3:2
+    bracket of ``SCORE_CAP_FRAMES`` frames costs at ``side``, so that a 30-frame bracket stays in budget."""
+    short, long_ = min(h, w), max(h, w)
+    side = min(side, short)
+    moments = lambda n: n + n * (n + 1) / 2  # noqa: E731
+    cap = side * math.sqrt(1.5 * moments(SCORE_CAP_FRAMES) / (moments(k) * long_ / short))
+    return int(max(MIN_SIDE, min(side, cap)))
+
+
+class _Adam:
+    """Adam (Kingma & Ba) on one tensor. torch.optim would do the same, but its first use imports
+    torch's compiler stack (seconds, and tens of seconds on a busy machine): a budget of a few
+    seconds cannot afford that."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.p, self.lr, self.b1, self.b2, self.eps = param, lr, betas[0], betas[1], eps
+        self.m = torch.zeros_like(param)
+        self.v = torch.zeros_like(param)
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        g = self.p.grad
+        if g is None:
+            return
+        self.t += 1
+        self.m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        m_hat = self.m / (1 - self.b1**self.t)
+        v_hat = self.v / (1 - self.b2**self.t)
+        self.p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
+def metric_exposures(k: int, most: int = METRIC_EXPOSURES) -> list[int]:
+    """The exposures the optimisation's metric compares with: all, or ``most`` evenly spaced ones
+    (the darkest and the brightest included) for long brackets. The fusion always uses all."""
+    if k <= most:
+        return list(range(k))
+    return sorted({round(i * (k - 1) / (most - 1)) for i in range(most)})
+
+
+def refine_logits(
+    model: nn.Module,
+    frames: Sequence[np.ndarray],
+    seconds: float = 8.0,
+    grid: int = GRID,
+    opt_side: int = OPT_SIDE,
+    lr: float = LR,
+    max_steps: int = 10_000,
+    task: TaskState | None = None,
+) -> LogitRefineOutcome:
+    """Refine the logits of the v2 ``model`` on one bracket (RGB frames, darkest first, uint8/uint16
+    or float in [0, 1]); the whole call, scoring included, takes about ``seconds`` at most.
+
+    Returns the network itself (``kept`` False) unless the refined fusion scores higher on the
+    scoring copy. ``task``: progress and cancel (a cancel raises :class:`hdrdesk.errors.Cancelled`).
+    """
+    from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
+    from hdrdesk.core.io import to_uint
+    from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
+    from hdrdesk.core.spd import GRAY_WEIGHTS, weighted_sum
+    from hdrdesk.training.refine_ops import FixedBracketMEFSSIM, FixedBracketSPD
+
+    task = task or null_task()
+    if not is_spd_model(model):
+        raise InputError("logit refinement needs a v2 (structural patch decomposition) model")
+    if len(frames) < 2:
+        raise InputError("refining needs a bracket of two or more exposures")
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    k = len(frames)
+    h, w = frames[0].shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InputError(f"the bracket is too small to refine on (at least {MIN_SIDE} pixels a side)")
+    task.check()
+
+    # The guard's copy (8-bit, as `hdrdesk eval` scores) is also the optimisation's: at the network's
+    # working size the network sees it as it sees the full frames, and runs once.
+    side = score_side_for(k, h, w, opt_side)
+    images = [to_uint(_resize_short(_float_rgb(f), side), 8) for f in frames]
+    gray = np.stack([rgb_to_gray_matlab(x) for x in images])
+
+    def score(logits: np.ndarray) -> float:
+        """MEF-SSIM of the app's fusion (:func:`spd_decompose`, what finish_fusion runs) with these logits."""
+        return float(mef_ssim(gray, rgb_to_gray_matlab(spd_decompose(model, images, logits, np.uint8))))
+
+    task.report(0.02, "Scoring the network's fusion")
+    t_net = time.perf_counter()
+    _, logits0 = spd_logits(model, images)  # (K, 2, h, w) float32, exactly as the app computes them
+    timings = {"network": time.perf_counter() - t_net}
+    t_score = time.perf_counter()
+    before = score(logits0)
+    score_cost = time.perf_counter() - t_score
+    timings["score"] = score_cost
+    task.check()
+
+    t_prep = time.perf_counter()
+    # input-only parts of the decomposition and of the metric, computed once
+    rgb = torch.from_numpy(np.stack([_float_rgb(x) for x in images])).permute(0, 3, 1, 2)[None].contiguous()  # (1, K, 3, H, W)
+    base = torch.from_numpy(logits0)
+    fuse = FixedBracketSPD(rgb, extra_levels=getattr(model.config, "extra_levels", 0))
+    metric = FixedBracketMEFSSIM(weighted_sum(rgb[0, metric_exposures(k)], GRAY_WEIGHTS))
+    task.check()
+    gh, gw = grid_shape(*base.shape[-2:], grid)
+    res = torch.zeros((k, 2, gh, gw), requires_grad=True)
+    opt = _Adam(res, lr)
+
+    def objective() -> tuple[torch.Tensor, torch.Tensor]:
+        logits = base + upsample_residual(res, base.shape[-2:])
+        fused = fuse(logits[None, :, 0], logits[None, :, 1])[0]
+        q = metric(weighted_sum(fused, GRAY_WEIGHTS))
+        return 1.0 - q + LOGIT_PENALTY * (logits**2).mean(), q.detach()
+
+    timings["prepare"] = time.perf_counter() - t_prep
+    t_opt = time.perf_counter()
+    budget_end = deadline - 1.3 * score_cost  # what the second score will cost, with a margin
+    best_loss, best_res, first_q, best_q = math.inf, res.detach().clone(), None, None
+    steps = 0
+    t_step = score_cost  # a first guess at a step (a forward and backward pass of the same decomposition)
+    while steps < max_steps:
+        task.check()
+        now = time.perf_counter()
+        if now + t_step > budget_end:
+            break
+        loss, q = objective()
+        if first_q is None:
+            first_q = float(q)
+        if float(loss.detach()) < best_loss:  # the loss of the current residual: keep the best one seen
+            best_loss, best_res, best_q = float(loss.detach()), res.detach().clone(), float(q)
+        res.grad = None
+        loss.backward()
+        opt.step()
+        steps += 1
+        t_step = max(t_step * 0.5, time.perf_counter() - now) if steps > 1 else time.perf_counter() - now
+        task.report(min(0.95, 0.05 + 0.9 * (time.perf_counter() - t0) / max(1e-6, budget_end - t0)), f"refining: step {steps}")
+    timings["optimise"] = time.perf_counter() - t_opt
+    task.check()
+    task.report(0.95, "Scoring the refined fusion")
+    if steps == 0 or not bool(best_res.abs().max() > 0):
+        return LogitRefineOutcome(model, None, before, before, False, steps, time.perf_counter() - t0, None, side, 0.0, timings)
+    with torch.no_grad():
+        refined_logits = (base + upsample_residual(best_res, base.shape[-2:])).numpy()  # as ResidualLogits adds it
+    candidate = score(refined_logits)
+    refined = ResidualLogits(model, best_res)
+    kept = candidate > before
+    task.report(1.0, "Refined" if kept else "Refinement discarded")
+    return LogitRefineOutcome(
+        refined if kept else model, best_res.numpy() if kept else None, before, candidate if kept else before, kept, steps,
+        time.perf_counter() - t0, candidate, side, (best_q or 0.0) - (first_q or 0.0), timings,
+    )
