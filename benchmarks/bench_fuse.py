@@ -10,7 +10,8 @@ both sides of every comparison see the same machine load. Cases (``--only``):
 * ``jpg``: one 12 MP pair, JPEG (q95) in and out;
 * ``batch``: ``hdrdesk batch`` over five 12 MP JPEG pairs vs Mertens over them in one process;
 * ``fuse24``: a 24 MP three-exposure JPEG bracket;
-* ``fuse24x9``: a 24 MP nine-exposure JPEG bracket (memory per extra exposure);
+* ``fuse24x9``: a 24 MP nine-exposure JPEG bracket, and ``fuse24x3`` its first three
+  exposures: with both, the memory each extra exposure costs is printed;
 * ``fuse100``: a 3 x 100 MP (medium-format) bracket; minutes, and Mertens needs about
   15 GB here, so only with ``--big`` (or ``--only fuse100``).
 
@@ -43,7 +44,7 @@ PAIR_SCENES = ["deepfuse_Seq_31", "deepfuse_Seq_33", "deepfuse_Seq_35", "meriano
 TRIPLE_SCENE = "merianos_SeaRock"
 NINE_SCENE = "pmef3_Knossos3"  # development scene with nine exposures
 DEFAULT_CASES = ("png", "jpg", "batch", "fuse24")
-ALL_CASES = DEFAULT_CASES + ("fuse24x9", "fuse100")
+ALL_CASES = DEFAULT_CASES + ("fuse24x3", "fuse24x9", "fuse100")
 
 MERTENS_SCRIPT = r'''
 import sys
@@ -106,8 +107,9 @@ def make_data(src: Path, dst: Path, cases: set[str]) -> dict:
         data["png_pair"] = upscale(_frames_of(src / PAIR_SCENES[0], True), dst / "png_pair", 12.0, ".png")
     if "fuse24" in cases:
         data["triple"] = upscale(_frames_of(src / TRIPLE_SCENE, False)[:3], dst / "triple24", 24.0)
-    if "fuse24x9" in cases:
+    if cases & {"fuse24x3", "fuse24x9"}:
         data["nine"] = upscale(_frames_of(src / NINE_SCENE, False)[:9], dst / "nine24", 24.0)
+        data["nine_first3"] = data["nine"][:3]
     if "fuse100" in cases:
         data["mf100"] = upscale(_frames_of(src / TRIPLE_SCENE, False)[:3], dst / "mf100", 100.0)
     return data
@@ -195,6 +197,7 @@ def main() -> int:
             ], [("batch / Mertens, 5 x 12 MP pairs", a, b, "time <= 0.4, memory <= 1")]))
         for case, key, desc, target in (
             ("fuse24", "triple", "24 MP 3-exposure bracket", "memory <= Mertens"),
+            ("fuse24x3", "nine_first3", "24 MP 3-exposure bracket (first 3 of the 9)", "memory <= Mertens"),
             ("fuse24x9", "nine", "24 MP 9-exposure bracket", "memory <= 2 GB"),
             ("fuse100", "mf100", "3 x 100 MP bracket", "completes"),
         ):
@@ -243,6 +246,11 @@ def main() -> int:
                     print(f"| {name} | {med(a, 0) / med(b, 0):.2f} | {med(a, 1) / med(b, 1):.2f} | {med(a, 2) / med(b, 2):.2f} | {target} |")
                 elif a in results:
                     print(f"| {name} | (Mertens failed) | {med(a, 1) / 1024:.2f} GB | | {target} |")
+        a3, a9 = "hdrdesk fuse, 24 MP 3-exposure bracket (first 3 of the 9)", "hdrdesk fuse, 24 MP 9-exposure bracket"
+        if a3 in results and a9 in results:
+            print()
+            print(f"hdrdesk fuse, 24 MP: {med(a9, 1):.0f} MB with 9 exposures, {med(a3, 1):.0f} MB with 3: "
+                  f"{(med(a9, 1) - med(a3, 1)) / 6:.0f} MB per extra exposure (target <= 100 MB; 9 exposures <= 2048 MB)")
         return 1 if any(not lab.startswith("Mertens") for lab in failed) else 0
     finally:
         if not args.keep and args.workdir is None:

@@ -262,4 +262,4 @@ def _run(jobs, options, args: argparse.Namespace, skip_existing: bool, singles):
     finally:
         bar.close()
         if preload is not None:
-            preload.release()
+            preload.release(wait=True)

@@ -177,7 +177,7 @@ def cmd_fuse(args: argparse.Namespace) -> int:
         return _fuse_and_write(args, inputs, options, export, preload, t0)
     finally:
         if preload is not None:
-            preload.release()
+            preload.release(wait=True)
 
 
 def _fuse_and_write(args: argparse.Namespace, inputs, options, export, preload, t0: float) -> int:

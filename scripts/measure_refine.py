@@ -50,7 +50,7 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    model, _, _ = get_model()
+    model, _, _ = get_model(torch_only=True)
     only = args.only.split(",") if args.only else read_scene_list(args.scenes or args.data / "val_scenes.txt")
     rows = []
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)

@@ -100,12 +100,13 @@ def test_evaluate_scenes_reports_failures_and_goes_on(tmp_path):
     assert mean_score(res) == pytest.approx((res[0].score + res[1].score) / 2)
 
 
-def test_evaluate_with_a_model_in_memory(tmp_path):
+def test_evaluate_with_a_model_in_memory(tmp_path, monkeypatch):
     """What training validation does: pass the torch module itself."""
     import torch
 
+    monkeypatch.setenv("HDRDESK_RUNTIME", "torch")  # the model file through torch too: like for like
     root = make_root(tmp_path)
-    model, _, _ = get_model()
+    model, _, _ = get_model(torch_only=True)
     net = type(model)(model.config)
     net.load_state_dict(model.state_dict())
     net.train()

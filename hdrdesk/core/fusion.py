@@ -17,6 +17,7 @@ while the frames decode), and the Mertens method never imports it.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,20 +88,52 @@ _MODEL_CACHE: dict[tuple[str, str], tuple[object, dict]] = {}
 _MODEL_LOCK = threading.Lock()
 
 
-def get_model(model_path: Path | None = None, device: str | None = None):
-    """Load (once) and return (model, card, torch device)."""
-    from hdrdesk.core.device import pick_device
-    from hdrdesk.core.model import load_model
+def get_model(model_path: Path | None = None, device: str | None = None, *, torch_only: bool = False):
+    """Load (once) and return (model, card, device).
+
+    On a CPU, a model file with a current ONNX export beside it runs without torch
+    (:class:`hdrdesk.core.dnn_runtime.DnnNetwork`, device ``"cpu"``): ``import torch`` and its
+    first call stay off the critical path. Otherwise, or with ``torch_only`` (callers that
+    train or copy the weights), a torch model and its torch device.
+    """
     from hdrdesk.paths import default_model_path
 
-    dev = pick_device(device)
     path = Path(model_path) if model_path else default_model_path()
+    dnn_ok = not torch_only and os.environ.get("HDRDESK_RUNTIME", "").lower() != "torch" and (
+        (device or "auto") == "cpu" or ((device or "auto") == "auto" and not _gpu_may_exist())
+    )
+    if dnn_ok:
+        key = (str(path.resolve()), "cpu-dnn")
+        with _MODEL_LOCK:
+            if key not in _MODEL_CACHE:
+                from hdrdesk.core.dnn_runtime import load_dnn
+
+                dnn = load_dnn(path)
+                if dnn is not None:
+                    _MODEL_CACHE[key] = (dnn, dnn.card)
+            if key in _MODEL_CACHE:
+                model, card = _MODEL_CACHE[key]
+                return model, card, "cpu"
+    from hdrdesk.core.device import pick_device
+    from hdrdesk.core.model import load_model
+
+    dev = pick_device(device)
     key = (str(path.resolve()), str(dev))
     with _MODEL_LOCK:
         if key not in _MODEL_CACHE:
             _MODEL_CACHE[key] = load_model(path, dev)
         model, card = _MODEL_CACHE[key]
     return model, card, dev
+
+
+def _gpu_may_exist() -> bool:
+    from hdrdesk.core.dnn_runtime import gpu_may_exist
+
+    return gpu_may_exist()
+
+
+def _is_dnn(model) -> bool:
+    return type(model).__name__ == "DnnNetwork"
 
 
 def forget_models() -> None:
@@ -144,10 +177,14 @@ class ModelPreloader:
             raise self._exc
         return self._out
 
-    def release(self) -> None:
-        """Restore the GIL switch interval (without waiting); ``result()`` does it too."""
+    def release(self, wait: bool = False) -> None:
+        """Restore the GIL switch interval; ``result()`` does it too. ``wait``: also let the load
+        finish (before the process exits: a thread still inside OpenCV's or torch's native code at
+        interpreter shutdown can abort the process)."""
         import sys
 
+        if wait:
+            self._thread.join()
         if self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
@@ -180,6 +217,8 @@ def _inference_copy(model):
 
 def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """Network weights for (K, h, w) float32 luma -> (K, h, w) float32."""
+    if _is_dnn(model):
+        return model.predict(luma_low)
     import torch
 
     dev = device or next(model.parameters()).device
@@ -198,19 +237,40 @@ def is_spd_model(model) -> bool:
 
 
 def spd_working_luma(images: Sequence[np.ndarray], working_size: int) -> np.ndarray:
-    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation)."""
+    """(K, h, w) float32 BT.601 luma of RGB frames at short side ``working_size`` (area interpolation).
+
+    Area interpolation is separable: each row strip is made float, grey and narrow (width
+    resized) while it is cache-resident, then the narrow (H, w) plane is resized in height. No
+    full-resolution float copy of a frame is made; equal to converting the whole frame first
+    up to float rounding (a test checks).
+    """
     h, w = images[0].shape[:2]
     wh, ww = working_shape(h, w, working_size)
     out = np.empty((len(images), wh, ww), np.float32)
+    if (wh, ww) == (h, w):
+        for i, img in enumerate(images):
+            out[i] = _grey_unit(img)
+        return out
+    rows = max(1, min(h, STRIP_PIXELS // max(w, 1)))
+    narrow = np.empty((h, ww), np.float32)
     for i, img in enumerate(images):
-        rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
-        y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
-        out[i] = y if (wh, ww) == (h, w) else cv2.resize(y, (ww, wh), interpolation=cv2.INTER_AREA)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            cv2.resize(_grey_unit(img[r0:r1]), (ww, r1 - r0), dst=narrow[r0:r1], interpolation=cv2.INTER_AREA)
+        cv2.resize(narrow, (ww, wh), dst=out[i], interpolation=cv2.INTER_AREA)
     return out
+
+
+def _grey_unit(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma in [0, 1] (float32) of RGB or grey rows (uint8, uint16 or float32)."""
+    rgb = _to_unit_float(img, np.empty(img.shape, np.float32)) if img.dtype != np.float32 else img
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
 def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """(K, h, w) float32 luma -> (K, 2, h, w) float32 logits (detail, base) of a v2 network."""
+    if _is_dnn(model):
+        return model.predict(luma_low)
     import torch
 
     dev = device or next(model.parameters()).device

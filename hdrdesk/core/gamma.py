@@ -34,12 +34,11 @@ See ``docs/method.md`` for the formulas in full.
 
 from __future__ import annotations
 
+# torch and kornia are imported inside the functions that use them: the app imports this module
+# on its start-up path (GammaParams), where importing torch would delay the first paint by seconds.
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from kornia.filters import gaussian_blur2d, spatial_gradient
 
 from hdrdesk.defaults import DEFAULT_GAMMA_VARIANT as _DEFAULT_GAMMA_VARIANT
 
@@ -147,6 +146,8 @@ def _check_size(x: torch.Tensor, window: int) -> None:
 
 def gaussian_window_blur(x: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """Gaussian blur of a (B,C,H,W) tensor, reflect padding, same size out."""
+    from kornia.filters import gaussian_blur2d
+
     _check_size(x, window)
     return gaussian_blur2d(x, (window, window), (float(sigma), float(sigma)), border_type="reflect")
 
@@ -177,6 +178,10 @@ def gradient_magnitude(x: torch.Tensor, window: int = 11, sigma: float = 1.5) ->
     shift-invariant, so each image is centred on its spatial mean first, which
     makes a constant image give exactly zero.
     """
+    import torch
+    import torch.nn.functional as F
+    from kornia.filters import spatial_gradient
+
     _check_size(x, 3)
     xp = F.pad(_centre(x), (1, 1, 1, 1), mode="reflect")
     g = spatial_gradient(xp, mode="sobel", order=1, normalized=True)[..., 1:-1, 1:-1]
@@ -186,6 +191,8 @@ def gradient_magnitude(x: torch.Tensor, window: int = 11, sigma: float = 1.5) ->
 
 def well_exposedness(x: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """``exp(-(mu - 0.5)^2 / (2 * 0.2^2))`` on the local mean ``mu = G * x``."""
+    import torch
+
     mu = local_mean(x, window, sigma)
     return torch.exp(-((mu - EXPOSEDNESS_MID) ** 2) / (2.0 * EXPOSEDNESS_SIGMA**2))
 
@@ -198,6 +205,8 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
     round-off of order ``1e-7 * x^2`` in flat regions, comparable to the
     epsilon.  Computing the (cheap) measures in float64 removes that.
     """
+    import torch
+
     if x.device.type in ("cpu", "cuda"):
         return torch.float64
     return x.dtype
@@ -224,6 +233,8 @@ def gamma_maps(luma: torch.Tensor, params: GammaParams = GammaParams()) -> torch
         to 1 over the K axis at every pixel.  The result is detached: gamma is a
         constant target weighting, no gradient flows through it.
     """
+    import torch
+
     if not isinstance(params, GammaParams):
         raise TypeError(f"params must be a GammaParams, got {type(params).__name__}")
     if not torch.is_tensor(luma):
@@ -261,6 +272,8 @@ def gamma_maps(luma: torch.Tensor, params: GammaParams = GammaParams()) -> torch
 
 def gamma_maps_np(luma: np.ndarray, params: GammaParams = GammaParams()) -> np.ndarray:
     """NumPy wrapper for the GUI overlay: (K,H,W) in [0,1] -> (K,H,W) float32."""
+    import torch
+
     arr = np.asarray(luma, dtype=np.float32)
     if arr.ndim != 3:
         raise ValueError(f"luma must be (K,H,W), got shape {arr.shape}")

@@ -178,10 +178,21 @@ def load_bracket(paths: Sequence[str | os.PathLike], order: bool = True) -> list
     """Read, harmonise, order and check a bracket."""
     files, _ = prefer_raw(expand_inputs(paths))
     white_balance = reference_white_balance(files)  # RAWs: one white balance for the whole bracket
-    frames = [read_frame(p, white_balance) for p in files]
+    frames = _read_all(files, white_balance)
     check_bracket(frames)
     frames = harmonise(frames)
     return order_frames(frames) if order else frames
+
+
+def _read_all(files: Sequence[Path], white_balance) -> list[Frame]:
+    """``read_frame`` of every file, two at a time (decoders release the GIL: on two free cores a
+    pair decodes in about half the time); the first failing file, in order, raises as it would alone."""
+    if len(files) < 2 or (os.cpu_count() or 1) < 2:
+        return [read_frame(p, white_balance) for p in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-decode") as pool:
+        return list(pool.map(lambda p: read_frame(p, white_balance), files))
 
 
 # --------------------------------------------------------------------- writing

@@ -13,6 +13,34 @@ from typing import Sequence
 log = logging.getLogger("hdrdesk.gui")
 
 SMOKE_TIMEOUT_S = 120
+STARTUP_PROBE_ENV = "HDRDESK_STARTUP_PROBE"  # "1": print when the window first paints; "exit": print and quit
+_IMPORTED_AT = time.monotonic()
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (from /proc on Linux; else since this module's import)."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        start = float(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start)
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED_AT
+
+
+def on_first_paint(widget, callback) -> None:
+    """Call ``callback`` once, on the event loop, right after ``widget``'s first paint."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class _FirstPaint(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, callback)  # after the paint has reached the screen
+            return False
+
+    watcher = _FirstPaint(widget)
+    widget.installEventFilter(watcher)
 
 
 # Harmless Qt chatter that would only alarm users reading stderr.
@@ -89,13 +117,36 @@ def run_app(images: Sequence[str | os.PathLike] = (), smoke_test: bool = False, 
         if smoke_test:
             return _smoke_test(app, crash, Path(screenshot) if screenshot else None)
         window = MainWindow()
+        probe = os.environ.get(STARTUP_PROBE_ENV, "")
+
+        def after_first_paint() -> None:
+            if probe:
+                print(f"hdrdesk: first paint {process_seconds():.3f} s after the process started", flush=True)
+                if probe == "exit":
+                    app.quit()
+                    return
+            start_after_first_paint(window)
+
+        on_first_paint(window, after_first_paint)
         window.show()
-        window.start_info()
         if images:
             window.shoots.route_drop([Path(p) for p in images])  # as a drop: a folder of many brackets opens the shoot view
         return app.exec()
     finally:
         crash.uninstall()
+
+
+def start_after_first_paint(window) -> None:
+    """The model, torch (for the info) and the device go to a worker only now: nothing heavy before
+    the first paint. The status bar says 'Loading model…' until the model is in."""
+    from hdrdesk.gui.jobs import MODEL_READY
+
+    loading = "Loading model…"
+    window.show_status(loading)
+    window.info_runner.partial.connect(
+        lambda _rid, value: window.show_status("Ready") if value == MODEL_READY and window.status_label.text() == loading else None
+    )
+    window.start_info()
 
 
 def _smoke_test(app, crash, screenshot: Path | None, timeout_s: float | None = None) -> int:

@@ -35,6 +35,8 @@ class ExportController(QObject):
         if res is None:
             self.w.notify("Nothing to export yet: open a bracket and let it fuse.", "info")
             return
+        if self._preview_only():
+            return
         s = self.w.settings
         ref = res.frames[len(res.frames) // 2].path
         folder = cfg.get(s, cfg.EXPORT_FOLDER) or str(ref.parent)
@@ -63,11 +65,21 @@ class ExportController(QObject):
         icc = res.frames[len(res.frames) // 2].icc_profile if res is not None and res.frames else None
         return describe(icc) if icc else "sRGB: the frames carry none"
 
+    def _preview_only(self) -> bool:
+        """The picture on display is the preview (its full-resolution result is still fusing): say so."""
+        out = self.w.fusion_output()
+        if out is not None and out.preview:
+            self.w.notify("The full-resolution result is still being fused: export once it is on display.", "info")
+            return True
+        return False
+
     def export_to(self, options: ExportOptions, confirm: bool = True) -> int:
         """Export the result on display on a worker. Asks before replacing files. Returns the request id (0: not started)."""
         res = self.w.result()
         if res is None:
             self.w.notify("Nothing to export yet.", "info")
+            return 0
+        if self._preview_only():
             return 0
         inputs = [e.frame.path for e in self.w.session.bracket.entries]
         targets = export_targets(options, res)

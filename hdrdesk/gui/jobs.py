@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -77,31 +78,52 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
             errors.append(f"{item}: {exc.strerror or exc}")
     raws = RawBatch(files, task, errors)
     files = raws.files
-    out: list[LoadedFrame] = []
-    for i, path in enumerate(files):
-        task.report(i / max(1, len(files)), raws.step_message(path, i, len(files)))
+
+    def read_one(path) -> LoadedFrame | str:
+        task.check()
         try:
             frame = read_frame(path, raws.white_balance)
         except HDRDeskError as exc:
-            errors.append(str(exc))
-            continue
+            return str(exc)
         except MemoryError:
-            errors.append(f"{path}: out of memory while reading")
-            continue
+            return f"{path}: out of memory while reading"
         except Exception as exc:  # noqa: BLE001 - a decoder hiccup must not lose the other frames
-            errors.append(f"{path}: could not be read ({type(exc).__name__}: {exc})")
-            continue
+            return f"{path}: could not be read ({type(exc).__name__}: {exc})"
         finally:
             raws.developed(path)
         thumb = raws.thumb(path)  # a RAW's embedded preview, else a copy of the pixels
         if thumb is None:
             thumb = qimage_copy(downscale(to_uint8(frame.data), THUMB_LONG))
-        out.append(LoadedFrame(frame, thumb, frame.mean_luma()))
+        return LoadedFrame(frame, thumb, frame.mean_luma())
+
+    out: list[LoadedFrame] = []
+    if raws.raws:
+        # RAW develops one at a time: each is memory-hungry, reports its own step and Cancel acts between them
+        results = []
+        for i, path in enumerate(files):
+            task.report(i / max(1, len(files)), raws.step_message(path, i, len(files)))
+            results.append(read_one(path))
+    else:
+        # two files at a time (decoders release the GIL): a bracket is on screen sooner; results in order
+        with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-load") as pool:
+            results = []
+            for i, item in enumerate(pool.map(read_one, files)):
+                task.report((i + 1) / max(1, len(files)), f"Loaded {Path(files[i]).name}")
+                results.append(item)
+    for item in results:
+        if isinstance(item, str):
+            errors.append(item)
+        else:
+            out.append(item)
     task.report(1.0, "Loaded")
     return LoadOutput(out, errors, raws.dropped)
 
 
 # ---------------------------------------------------------------------- fusion
+
+
+PREVIEW_LONG = 1280  # long side of the preview fusion shown before the full-resolution result
+PREVIEW_MIN_RATIO = 1.5  # a preview only for brackets at least this much larger than it
 
 
 @dataclass
@@ -117,14 +139,34 @@ class FusionOutput:
     source_paths: list[Path] = field(default_factory=list)
     luma: "LumaCache | None" = None  # luma stacks for the gamma maps, prepared with the result
     fixed_working_size: int | None = None  # the network's own working size (v2 models), which FusionOptions' does not set
+    preview: bool = False  # a preview-resolution fusion; the full-resolution result follows
 
 
-def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState) -> FusionOutput:
+def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState, preview_long: int | None = None) -> FusionOutput:
+    """Fuse at full resolution. A large bracket is first fused at ``preview_long`` (frames reduced,
+    aligned at that size) and that output published (``task.publish``, a :class:`FusionOutput`
+    with ``preview=True``), so the window has a picture, its MEF-SSIM and overlays within a
+    fraction of the full fusion's time. ``preview_long``: None for :data:`PREVIEW_LONG`, 0 for no preview."""
+    preview_long = PREVIEW_LONG if preview_long is None else preview_long
     t0 = time.perf_counter()
     source_paths = [f.path for f in frames]
     frames = harmonise(frames)
-    result = fuse_frames(frames, options, task.sub(0.0, 0.9))
+    h, w = frames[0].data.shape[:2]
+    start = 0.0
+    if preview_long and max(h, w) >= PREVIEW_MIN_RATIO * preview_long:
+        small = [replace(f, data=downscale(f.data, preview_long)) for f in frames]
+        preview = fuse_frames(small, options, task.sub(0.0, 0.1))
+        task.publish(_fusion_output(preview, options, t0, source_paths, task, preview=True))
+        start = 0.15
+    result = fuse_frames(frames, options, task.sub(start, 0.9))
     task.report(0.9, "Preparing the display")
+    out = _fusion_output(result, options, t0, source_paths, task)
+    task.report(1.0, "Done")
+    return out
+
+
+def _fusion_output(result: FusionResult, options: FusionOptions, t0: float, source_paths: list[Path], task, preview: bool = False) -> FusionOutput:
+    """The display images, histogram and luma stacks of a result."""
     fused8 = to_uint8(result.image)
     fused = make_display(fused8)
     task.check()
@@ -133,9 +175,8 @@ def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState)
     luma = LumaCache(result.frames)
     for size in (GAMMA_DRAG_SIZE, GAMMA_SETTLED_SIZE):  # ready before the first slider move
         luma.get(size)
-    task.report(1.0, "Done")
     fixed = network_working_size(options) if result.method == "cnn" else None
-    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma, fixed)
+    return FusionOutput(result, options, fused, exposures, hist, time.perf_counter() - t0, source_paths, luma, fixed, preview)
 
 
 def network_working_size(options: FusionOptions) -> int | None:
@@ -301,12 +342,23 @@ def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | No
 # ---------------------------------------------------------------------- info
 
 
-def info_job(task: TaskState | None = None) -> dict:
-    """Versions, device and model (``hdrdesk info``), logged; runs on a worker (it loads torch and the model)."""
+MODEL_READY = "model-ready"  # what info_job publishes once the fusion model is loaded
+
+
+def info_job(task: TaskState | None = None, model_path: Path | None = None) -> dict:
+    """Load the fusion model (published as :data:`MODEL_READY`), then versions, device and model
+    (``hdrdesk info``), logged; runs on a worker after the window's first paint (it may import torch)."""
     import logging
 
+    from hdrdesk.core.fusion import get_model
     from hdrdesk.info import collect_info
 
+    try:
+        get_model(model_path)  # into the cache: the first fusion finds it (on a CPU without torch)
+    except HDRDeskError as exc:
+        logging.getLogger("hdrdesk.gui").warning("model not loaded at start: %s", exc)
+    if task is not None:
+        task.publish(MODEL_READY)
     info = collect_info()
     for k, v in info.items():
         logging.getLogger("hdrdesk.gui").info("info %s: %s", k, v)

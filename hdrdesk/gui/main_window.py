@@ -1,23 +1,15 @@
 """HDRDesk's main window: a thin shell over a :class:`hdrdesk.session.Session`.
 
 The window builds the widgets (docks, toolbar, status bar), loads brackets and runs the
-fusion; the rest is done by small controllers it owns, each in its own module:
+fusion; the rest is done by small controllers it owns, each in its own module (views, overlays,
+analysis, exports, models, camera, shoot: the table is in docs/architecture.md). Menus, toolbar
+and shortcuts come from :mod:`hdrdesk.gui.actions`; settings from :mod:`hdrdesk.gui.settings`.
+Tool windows see the window through :class:`hdrdesk.gui.host.BracketHost`.
 
-=====================  =====================================================
-``self.views``         what the viewer shows (view_controller)
-``self.overlays``      weight/gamma overlays and the pixel inspector (overlay_controller)
-``self.analysis``      MEF-SSIM and the Mertens comparison (analysis_controller)
-``self.exports``       Export (export_controller, hdrdesk.export)
-``self.models``        the model in use and the training tools (models_controller)
-=====================  =====================================================
-
-Menus, toolbar and shortcuts come from the table in :mod:`hdrdesk.gui.actions`; settings
-from the schema in :mod:`hdrdesk.gui.settings`. Tool windows see the window through
-:class:`hdrdesk.gui.host.BracketHost`.
-
-Signals: ``resultReady(FusionResult)``, ``framesChanged()``, ``fusionFailed(str)``,
-``fusionCancelled()``, ``qualityReady(str, score)``, ``exportFinished(list)``,
-``busyChanged(bool)``, ``loadFinished()``, ``overlayShown(kind)``.
+Signals: ``resultReady(FusionResult)``, ``previewReady(FusionResult)`` (a large bracket's preview,
+before its result), ``framesChanged()``, ``fusionFailed(str)``, ``fusionCancelled()``,
+``qualityReady(str, score)``, ``exportFinished(list)``, ``busyChanged(bool)``, ``loadFinished()``,
+``overlayShown(kind)``.
 """
 
 from __future__ import annotations
@@ -59,6 +51,7 @@ IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + " " + " 
 
 class MainWindow(WindowLayout, QMainWindow):
     resultReady = Signal(object)
+    previewReady = Signal(object)  # a preview-resolution FusionResult is on display; the full one follows
     framesChanged = Signal()
     fusionFailed = Signal(str)
     fusionCancelled = Signal()
@@ -167,6 +160,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.loader.result.connect(self._on_loaded)
         self.loader.error.connect(lambda _r, e: self.job_error("Loading", e))
         self.fusion.result.connect(self._on_fusion_result)
+        self.fusion.partial.connect(lambda rid, out: self._on_fusion_result(rid, out) if getattr(out, "preview", False) else None)
         self.fusion.error.connect(self._on_fusion_error)
         self.fusion.cancelled.connect(self._on_fusion_cancelled)
         self.info_runner.result.connect(self._on_info)
@@ -423,7 +417,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.overlays.new_result(out)
         self.analysis.new_result()  # forgets the last Mertens result; the analysis starts below, once the picture is up
         by_path = {e.frame.path: e for e in self.session.bracket.entries}  # alignment state per filmstrip entry
-        for path, info in zip(out.source_paths, res.alignment):
+        for path, info in zip(out.source_paths, [] if out.preview else res.alignment):  # a preview's is at its own scale
             e = by_path.get(path)
             if e is not None:
                 e.align = info
@@ -443,12 +437,12 @@ class MainWindow(WindowLayout, QMainWindow):
         self.size_label.setText(f"{res.image.shape[1]} × {res.image.shape[0]}")
         self.set_device(res.device, res.method)
         how = f"network “{res.model_name}”" if res.method == "cnn" else METHOD_NAMES.get(res.method, res.method)
-        self.show_status(f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
+        self.show_status(f"Preview in {out.seconds:.1f} s; fusing at full resolution…" if out.preview else f"Fused {len(res.frames)} exposures with {how} in {out.seconds:.1f} s")
         self.viewer.main.placeholder = ""
         self.update_actions()
         self.overlays.refresh_inspector()
         self.analysis.start_if_enabled()
-        self.resultReady.emit(res)
+        (self.previewReady if out.preview else self.resultReady).emit(res)  # a preview (large brackets) comes first
 
     def _on_fusion_error(self, _rid: int, err: JobError) -> None:
         msg = err.message()
@@ -521,10 +515,10 @@ class MainWindow(WindowLayout, QMainWindow):
         self.zoom_label.setText(f"{prefix}{factor * 100:.0f} %")
 
     def start_info(self) -> None:
-        """Log versions, device and Qt platform (collect_info loads torch and the model: a worker does it)."""
+        """Load the model, log versions, device and Qt platform (it may import torch: a worker does it)."""
         from hdrdesk.gui.jobs import info_job
 
-        self.info_runner.submit(info_job, label="Info")
+        self.info_runner.submit(info_job, model_path=self.model_path(), label="Info")
 
     def _on_info(self, _rid: int, info: dict) -> None:
         dev = str(info.get("device", ""))

@@ -72,7 +72,7 @@ def refine_job(frames: Sequence[Frame], model_path: Path | None, steps: int, sec
     from hdrdesk.training.refine import refine_logits
 
     task.report(0.02, "Loading the model")
-    model, card, _dev = get_model(model_path)
+    model, card, _dev = get_model(model_path, torch_only=True)  # refined: needs the torch module
     base_name = str(card.get("name") or (Path(model_path).stem if model_path else "default"))
     task.report(0.05, "Refining on this bracket")
     per_bracket = is_spd_model(model)

@@ -176,9 +176,14 @@ class WindowLayout:
         if d.startswith("mps"):
             return "GPU: Apple MPS"
         if d.startswith("cpu") and "(" not in device:
-            import torch
+            import sys
 
-            return f"CPU ({torch.get_num_threads()} threads)"
+            import cv2
+
+            # never import torch here (seconds on the UI thread); on a CPU the network runs in OpenCV
+            torch = sys.modules.get("torch")
+            threads = torch.get_num_threads() if torch is not None and hasattr(torch, "get_num_threads") else cv2.getNumThreads()
+            return f"CPU ({threads} threads)"
         return device if device.upper().startswith(("CPU", "GPU")) else f"Device: {device}"
 
     # ------------------------------------------------------------ drag and drop

@@ -63,16 +63,26 @@ class _TorchDefault:
     threads: int | None = None
 
 
+def _imported_torch():
+    """The torch module if it is imported completely, else None (the app imports it on a worker
+    after start-up: another thread may see it half-initialised)."""
+    torch = sys.modules.get("torch")
+    if torch is None or getattr(getattr(torch, "__spec__", None), "_initializing", False):
+        return None
+    return torch if hasattr(torch, "set_num_threads") else None
+
+
 def _remember_torch_default() -> None:
     """PyTorch's default intra-op thread count, read once on the UI thread."""
-    if _TorchDefault.threads is None and "torch" in sys.modules:
-        _TorchDefault.threads = sys.modules["torch"].get_num_threads()
+    torch = _imported_torch()
+    if _TorchDefault.threads is None and torch is not None:
+        _TorchDefault.threads = torch.get_num_threads()
 
 
 def _set_torch_threads(n: int | None) -> None:
     """Set the calling worker thread's PyTorch thread count (OpenMP: per thread, so the pool's
     threads can differ; each job sets it, since pool threads are reused across runners)."""
-    torch = sys.modules.get("torch")
+    torch = _imported_torch()
     if torch is None:
         return
     want = n if n is not None else (_TorchDefault.threads or torch.get_num_threads())

@@ -28,6 +28,9 @@ def window(qtbot):
     from hdrdesk.gui.app import create_application
     from hdrdesk.gui.main_window import MainWindow
 
+    import torch  # noqa: F401 - the app imports it on a worker right after its first paint (for info and gamma maps):
+    # the tests' windows start from that state, not with an import (which holds the GIL) inside their measurements
+
     create_application()
     w = MainWindow(analysis=False)
     qtbot.addWidget(w)

@@ -1,0 +1,85 @@
+"""A large bracket shows a preview-resolution fusion first, then the full-resolution result."""
+
+from __future__ import annotations
+
+from guitools import write_bracket
+
+import hdrdesk.gui.jobs as jobs
+from hdrdesk.export import ExportOptions
+
+
+def test_preview_arrives_before_the_full_result(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "PREVIEW_LONG", 40)  # the 48 x 96 test bracket counts as large
+    paths = write_bracket(tmp_path / "bracket", h=48, w=96)
+    seen = []
+
+    def on_preview(res):
+        out = window.fusion_output()
+        refused = window.exports.export_to(ExportOptions(path=tmp_path / "early.png"), confirm=False)
+        seen.append(("preview", res.image.shape, out.preview, out.fused.width, window.overlays is not None, refused))
+
+    window.previewReady.connect(on_preview)
+    window.resultReady.connect(lambda res: seen.append(("result", res.image.shape, window.fusion_output().preview)))
+    with qtbot.waitSignals([window.previewReady, window.resultReady], order="strict", timeout=60000):
+        window.open_paths(paths)
+    assert [s[0] for s in seen] == ["preview", "result"]
+    kind, shape, is_preview, width, _, refused = seen[0]
+    assert shape == (20, 40, 3) and is_preview and width == 40
+    assert refused == 0 and not (tmp_path / "early.png").exists()  # a preview is never exported
+    assert seen[1][1:] == ((48, 96, 3), False)
+    assert window.result().image.shape == (48, 96, 3) and window.result().weights.shape == (3, 48, 96)
+    assert "Fused 3 exposures" in window.status_label.text()
+
+
+def test_small_bracket_has_no_preview(qtbot, window, small_bracket):
+    previews = []
+    window.previewReady.connect(previews.append)
+    with qtbot.waitSignal(window.resultReady, timeout=60000):
+        window.open_paths(small_bracket)
+    assert previews == []
+
+
+def test_fusion_job_publishes_the_preview_first():
+    """The job itself: one preview output (reduced frames) published before it returns the full one."""
+    import numpy as np
+
+    from guitools import synthetic_bracket
+    from hdrdesk.core.fusion import FusionOptions
+    from hdrdesk.core.io import ExposureInfo, Frame
+    from hdrdesk.tasks import TaskState
+    from pathlib import Path
+
+    frames = [Frame(Path(f"{i}.png"), img, ExposureInfo()) for i, img in enumerate(synthetic_bracket(60, 90))]
+    published = []
+    task = TaskState(on_partial=published.append)
+    out = jobs.fusion_job(frames, FusionOptions(method="mertens", align=False), task, preview_long=45)
+    assert len(published) == 1 and published[0].preview and not out.preview
+    assert published[0].result.image.shape == (30, 45, 3) and [f.data.shape for f in published[0].result.frames] == [(30, 45, 3)] * 3
+    assert out.result.image.shape == (60, 90, 3)
+    assert np.isfinite(published[0].result.image).all()
+
+
+def test_after_the_first_paint_the_status_says_the_model_is_loading_then_ready(qtbot, window):
+    from hdrdesk.gui.app import start_after_first_paint
+
+    start_after_first_paint(window)
+    assert window.status_label.text() == "Loading model…"
+    qtbot.waitUntil(lambda: window.status_label.text() == "Ready", timeout=120_000)
+    qtbot.waitUntil(lambda: not window.info_runner.is_busy(), timeout=120_000)
+
+
+def test_the_window_does_not_import_torch_before_its_first_paint():
+    """A fresh process builds and paints the window without torch (it loads after, on a worker)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from PySide6.QtCore import QTimer; from hdrdesk.gui.app import create_application, on_first_paint; "
+        "app = create_application(); from hdrdesk.gui.main_window import MainWindow; w = MainWindow(analysis=False); "
+        "on_first_paint(w, lambda: (print('torch' in sys.modules, flush=True), app.quit())); w.show(); app.exec()"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"
