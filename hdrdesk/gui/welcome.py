@@ -77,15 +77,16 @@ class WelcomeView(QWidget):
         buttons.addStretch(1)
         how = QLabel(
             "How it works: drop two or more exposures of one scene (or their folder) onto this window. "
-            "A small neural network predicts, for every pixel, how much each exposure should count; "
-            "HDRDesk blends them and shows you those weight maps next to the result."
+            "A small neural network decides, for every pixel, how much each exposure's detail and brightness "
+            "should count; HDRDesk blends them and shows you those weight maps next to the result. "
+            "Drop a whole shoot's folder to find and fuse all its brackets at once."
         )
         how.setWordWrap(True)
         how.setAlignment(Qt.AlignmentFlag.AlignCenter)
         how.setMaximumWidth(560)
         how.setStyleSheet(f"color: {style.TEXT_DIM}; line-height: 140%;")
         self.how = how
-        hint = QLabel("JPEG, PNG or TIFF · 8 or 16 bit · hand-held brackets are aligned")
+        hint = QLabel("JPEG, PNG, TIFF or camera RAW · 8 or 16 bit · colour profiles honoured · hand-held brackets aligned, moving subjects deghosted")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setStyleSheet("color: #6f6f6f; font-size: 9pt;")
         col = QVBoxLayout()
