@@ -188,6 +188,6 @@ def test_hinge_term_is_zero_at_the_zero_logit_rule_and_positive_below_it() -> No
     worse = FixedLogits(6.0)  # the darkest frame's structure dominates: MEF-SSIM drops
     loss, terms = objective(worse, x)
     assert terms["hinge"] > 1e-4
-    assert float(loss) == pytest.approx(terms["mefssim"] + 4.0 * terms["hinge"], rel=1e-5)
+    assert loss.item() == pytest.approx(terms["mefssim"] + 4.0 * terms["hinge"], rel=1e-5)
     loss.backward()
     assert float(worse.pull.grad) > 0  # the hinge pushes back toward the rule
