@@ -82,6 +82,27 @@ def test_shifted_and_rotated_frames_are_realigned_within_half_a_pixel(size):
         assert after < 0.6 and after < before / 5, (k, before, after)
 
 
+def test_a_smaller_registration_copy_still_aligns_within_a_pixel_or_two(monkeypatch):
+    """The preview's alignment (a 512-px copy of an 1800-px frame): coarser, still close."""
+    h, w = 1200, 1800
+    rad = textured_radiance(h, w)
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), 0.6, 1.0).astype(np.float32)
+    frames = frames_of([moved(expose(rad, -2), SHIFT), expose(rad, 0), moved(expose(rad, 2), rot)])
+    seen = []
+    real_resize = cv2.resize
+
+    def spy(img, dsize, *a, **k):
+        seen.append(dsize)
+        return real_resize(img, dsize, *a, **k)
+
+    monkeypatch.setattr(align_mod.cv2, "resize", spy)
+    _, infos = align_frames(frames, size=512)
+    assert (512, 341) in seen  # the copies registered are 512 px long
+    for k, truth in ((0, SHIFT), (2, rot)):
+        assert infos[k].applied, infos[k].describe()
+        assert corner_error(infos[k].matrix, truth, w, h) < 2.0, (infos[k].describe(), infos[k].matrix, truth)
+
+
 def test_perspective_change_is_corrected():
     h, w = 480, 640
     rad = textured_radiance(h, w, seed=3)

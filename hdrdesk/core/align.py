@@ -232,15 +232,16 @@ def _max_displacement(matrix: np.ndarray, w: int, h: int) -> float:
     return float(np.abs(moved - pts[:2]).max())
 
 
-def align_frames(frames: list[Frame], reference: int | None = None, progress=None) -> tuple[list[Frame], list[AlignInfo]]:
-    """Align every frame to the reference (default: the middle exposure)."""
+def align_frames(frames: list[Frame], reference: int | None = None, progress=None, size: int = ECC_SIZE) -> tuple[list[Frame], list[AlignInfo]]:
+    """Align every frame to the reference (default: the middle exposure), registering copies whose
+    long side is ``size`` (smaller: faster and coarser, as for a preview)."""
     n = len(frames)
     ref_idx = n // 2 if reference is None else reference
     h, w = frames[0].data.shape[:2]
     if min(h, w) < MIN_ALIGN_SIDE:
         infos = [AlignInfo(name=f.path.name, note="reference" if i == ref_idx else f"too small to align ({w}x{h})") for i, f in enumerate(frames)]
         return list(frames), infos
-    scale = min(1.0, ECC_SIZE / max(h, w))
+    scale = min(1.0, size / max(h, w))
     sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
     small = []
     for f in frames:

@@ -27,7 +27,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from hdrdesk.core.align import AlignInfo, align_frames
+from hdrdesk.core.align import ECC_SIZE, AlignInfo, align_frames
 from hdrdesk.core.guided import guided_coefficients
 from hdrdesk.core.io import Frame, check_bracket
 from hdrdesk.errors import InputError
@@ -47,6 +47,7 @@ class FusionOptions:
     model_path: Path | None = None  # None: the shipped default model
     working_size: int = 512  # short side the network sees
     align: bool = True
+    align_size: int = ECC_SIZE  # long side of the copies alignment registers (a preview uses fewer pixels)
     device: str | None = None  # None/auto: CUDA, else MPS, else CPU
     guided_radius: int = 2
     guided_eps: float = 1e-3
@@ -62,6 +63,8 @@ class FusionOptions:
             raise InputError(f"unknown method {self.method!r} (choose from {', '.join(METHODS)})")
         if self.working_size < 32:
             raise InputError(f"working size {self.working_size} is too small (at least 32)")
+        if self.align_size < 64:
+            raise InputError(f"alignment size {self.align_size} is too small (at least 64)")
         from hdrdesk.core.deghost import DEGHOST_LEVELS
 
         if self.deghost not in DEGHOST_LEVELS:
@@ -617,7 +620,7 @@ def prepare_fusion(
     alignment: list[AlignInfo]
     if options.align:
         task.report(0.0, "Aligning")
-        aligned, alignment = align_frames(frames, progress=lambda f: task.report(0.25 * f, "Aligning"))
+        aligned, alignment = align_frames(frames, progress=lambda f: task.report(0.25 * f, "Aligning"), size=options.align_size)
         frames = aligned
         del aligned
     else:

@@ -122,7 +122,8 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
 # ---------------------------------------------------------------------- fusion
 
 
-PREVIEW_LONG = 1280  # long side of the preview fusion shown before the full-resolution result
+PREVIEW_LONG = 1024  # long side of the preview fusion shown before the full-resolution result (about the view's size at Fit)
+PREVIEW_ALIGN_SIZE = 512  # its alignment registers copies this large (a second less than the full-size rule; within a pixel or two)
 PREVIEW_MIN_RATIO = 1.5  # a preview only for brackets at least this much larger than it
 
 
@@ -154,8 +155,9 @@ def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState,
     h, w = frames[0].data.shape[:2]
     start = 0.0
     if preview_long and max(h, w) >= PREVIEW_MIN_RATIO * preview_long:
-        small = [replace(f, data=downscale(f.data, preview_long)) for f in frames]
-        preview = fuse_frames(small, options, task.sub(0.0, 0.1))
+        with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-preview") as pool:  # OpenCV's resize releases the GIL
+            small = list(pool.map(lambda f: replace(f, data=downscale(f.data, preview_long)), frames))
+        preview = fuse_frames(small, replace(options, align_size=min(options.align_size, PREVIEW_ALIGN_SIZE)), task.sub(0.0, 0.1))
         task.publish(_fusion_output(preview, options, t0, source_paths, task, preview=True))
         start = 0.15
     result = fuse_frames(frames, options, task.sub(start, 0.9))
