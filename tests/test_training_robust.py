@@ -171,3 +171,20 @@ def test_finetune_with_an_unusable_user_data_folder(data_root, tmp_path, capsys,
     monkeypatch.setenv("XDG_DATA_HOME", str(blocker / "data"))
     code, _, err = run(capsys, "finetune", data_root, "--steps", "1")
     one_error_line(code, err, "user data folder")
+
+
+def test_log_rows_land_under_their_column_names(tmp_path):
+    from hdrdesk.training.loop import append_log
+
+    log = tmp_path / "log.csv"
+    append_log(log, {"type": "step", "step": 25, "loss": 0.5, "hinge": 0.01})
+    append_log(log, {"step": 25, "val_pair": 0.99, "val_seq": 0.98, "val_mean": 0.985})
+    rows = list(csv.DictReader(log.open()))
+    assert rows[0]["loss"] == "0.5" and rows[0]["hinge"] == "0.01" and rows[0]["val_mean"] == ""
+    assert rows[1]["val_mean"] == "0.985" and rows[1]["val_pair"] == "0.99" and rows[1]["hinge"] == "" and rows[1]["loss"] == ""
+    # a run resumed from a log written before the hinge column existed keeps that log's columns
+    old = tmp_path / "old.csv"
+    old.write_text("step,loss,lr,k,wssim,mefssim,luminance,clipping,logit,val_pair,val_seq,val_mean\n1,0.4,,,,,,,,,,\n")
+    append_log(old, {"step": 2, "val_pair": 0.99, "val_seq": 0.98, "val_mean": 0.985})
+    rows = list(csv.DictReader(old.open()))
+    assert rows[1]["val_mean"] == "0.985" and rows[1]["val_seq"] == "0.98" and None not in rows[1]

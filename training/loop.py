@@ -251,6 +251,24 @@ def remove_empty_folders(created: list[Path]) -> None:
             break
 
 
+LOG_FIELDS = ["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "hinge", "val_pair", "val_seq", "val_mean"]
+
+
+def append_log(log_csv: Path, row: dict) -> None:
+    """Append ``row`` (a step's terms or a validation's scores) to ``log.csv`` by column name, under the
+    file's own header when it has one (a run resumed from an older version keeps its columns)."""
+    fields = LOG_FIELDS
+    if log_csv.is_file():
+        with log_csv.open(newline="") as fh:
+            fields = next(csv.reader(fh), None) or LOG_FIELDS
+    new = not log_csv.is_file() or log_csv.stat().st_size == 0
+    with log_csv.open("a", newline="") as fh:
+        wr = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        if new:
+            wr.writeheader()
+        wr.writerow(row)
+
+
 def truncate_log(log_csv: Path, step: int) -> None:
     """Keep the log's rows up to ``step`` (the checkpoint resumed from): rows a killed run
     wrote after its last checkpoint are written again by the resumed run."""
@@ -421,20 +439,14 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
                 history.append(rec)
                 emit(rec)
                 if main:
-                    new = not log_csv.exists()
-                    with log_csv.open("a", newline="") as fh:
-                        wr = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "hinge", "val_pair", "val_seq", "val_mean"], extrasaction="ignore")
-                        if new:
-                            wr.writeheader()
-                        wr.writerow(rec)
+                    append_log(log_csv, rec)
             task.report(done / cfg.steps, f"step {done}/{cfg.steps}, loss {float(loss.detach()):.4f}, about {eta:.0f} s left")
             if validator is not None and (done % cfg.val_every == 0 or done == cfg.steps):
                 scores = validator.score(model)
                 final_scores = scores
                 val_rec = {"type": "val", "step": done, **{k: v for k, v in scores.items() if k != "per_scene"}}
                 emit(val_rec)
-                with log_csv.open("a", newline="") as fh:
-                    csv.writer(fh).writerow([done, "", "", "", "", "", "", "", "", scores.get("pair", ""), scores.get("seq", ""), scores["mean"]])
+                append_log(log_csv, {"step": done, "val_pair": scores.get("pair", ""), "val_seq": scores.get("seq", ""), "val_mean": scores["mean"]})
                 if best is None or scores["mean"] > best:
                     best = scores["mean"]
                     save_checkpoint(best_path, {**checkpoint(done), "scores": scores})
