@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from hdrdesk.core.align import ECC_SIZE, AlignInfo, align_frames
+from hdrdesk.core.dnn_runtime import RUNTIME_ENV, DnnNetwork, gpu_may_exist, load_dnn
 from hdrdesk.core.guided import guided_coefficients
 from hdrdesk.core.io import Frame, check_bracket
 from hdrdesk.errors import InputError
@@ -102,15 +103,13 @@ def get_model(model_path: Path | None = None, device: str | None = None, *, torc
     from hdrdesk.paths import default_model_path
 
     path = Path(model_path) if model_path else default_model_path()
-    dnn_ok = not torch_only and os.environ.get("HDRDESK_RUNTIME", "").lower() != "torch" and (
-        (device or "auto") == "cpu" or ((device or "auto") == "auto" and not _gpu_may_exist())
+    dnn_ok = not torch_only and os.environ.get(RUNTIME_ENV, "").lower() != "torch" and (
+        (device or "auto") == "cpu" or ((device or "auto") == "auto" and not gpu_may_exist())
     )
     if dnn_ok:
         key = (str(path.resolve()), "cpu-dnn")
         with _MODEL_LOCK:
             if key not in _MODEL_CACHE:
-                from hdrdesk.core.dnn_runtime import load_dnn
-
                 dnn = load_dnn(path)
                 if dnn is not None:
                     _MODEL_CACHE[key] = (dnn, dnn.card)
@@ -127,16 +126,6 @@ def get_model(model_path: Path | None = None, device: str | None = None, *, torc
             _MODEL_CACHE[key] = load_model(path, dev)
         model, card = _MODEL_CACHE[key]
     return model, card, dev
-
-
-def _gpu_may_exist() -> bool:
-    from hdrdesk.core.dnn_runtime import gpu_may_exist
-
-    return gpu_may_exist()
-
-
-def _is_dnn(model) -> bool:
-    return type(model).__name__ == "DnnNetwork"
 
 
 def forget_models() -> None:
@@ -220,7 +209,7 @@ def _inference_copy(model):
 
 def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """Network weights for (K, h, w) float32 luma -> (K, h, w) float32."""
-    if _is_dnn(model):
+    if isinstance(model, DnnNetwork):
         return model.predict(luma_low)
     import torch
 
@@ -272,7 +261,7 @@ def _grey_unit(img: np.ndarray) -> np.ndarray:
 
 def predict_spd_logits(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     """(K, h, w) float32 luma -> (K, 2, h, w) float32 logits (detail, base) of a v2 network."""
-    if _is_dnn(model):
+    if isinstance(model, DnnNetwork):
         return model.predict(luma_low)
     import torch
 
