@@ -36,6 +36,7 @@ from hdrdesk.gui.imaging import (
     qimage_copy,
     to_uint8,
 )
+from hdrdesk.gui.panels import METHOD_NAMES
 from hdrdesk.gui.raw_loading import RawBatch, RawPreviews  # noqa: F401  (RawPreviews: what load_job publishes)
 from hdrdesk.tasks import TaskState
 
@@ -317,14 +318,11 @@ class AnchorOutput:
     quality: QualityOutput
 
 
-MertensOutput = AnchorOutput  # the name from when Mertens was the only anchor
-
-
 def anchor_job(method: str, frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> AnchorOutput:
     """Fuse the same (aligned) frames with the classic ``method`` (the engine's own path) and score it."""
     if method not in ANCHORS:
         raise ValueError(f"unknown comparison method {method!r}")
-    name = {"mertens": "Mertens", "fmmef": "FMMEF"}[method]
+    name = METHOD_NAMES[method]
     if image is None:
         task.report(0.05, f"{name} fusion for comparison")
         opts = FusionOptions(method=method, align=False, keep_weights=False)  # the frames are aligned already
@@ -334,11 +332,6 @@ def anchor_job(method: str, frames: Sequence[Frame], task: TaskState, image: np.
     task.report(0.6, f"MEF-SSIM of {name}")
     quality = quality_job(frames, image, task.sub(0.6, 1.0))
     return AnchorOutput(method, image, display, quality)
-
-
-def mertens_job(frames: Sequence[Frame], task: TaskState, image: np.ndarray | None = None) -> AnchorOutput:
-    """Classic Mertens fusion of the same (aligned) frames, for comparison and its score."""
-    return anchor_job("mertens", frames, task, image)
 
 
 # ---------------------------------------------------------------------- info

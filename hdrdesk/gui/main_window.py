@@ -32,7 +32,7 @@ from hdrdesk.gui import settings as cfg
 from hdrdesk.gui.analysis_controller import AnalysisController
 from hdrdesk.gui.camera_controller import CameraController
 from hdrdesk.gui.export_controller import ExportController
-from hdrdesk.gui.jobs import FusionOutput, GammaOutput, LoadOutput, MertensOutput, fusion_job, load_job
+from hdrdesk.gui.jobs import AnchorOutput, FusionOutput, GammaOutput, LoadOutput, fusion_job, load_job
 from hdrdesk.gui.models_controller import ModelsController
 from hdrdesk.gui.overlay_controller import OverlayController
 from hdrdesk.gui.panels import METHOD_LABELS, METHOD_NAMES
@@ -188,7 +188,7 @@ class MainWindow(WindowLayout, QMainWindow):
     def gamma_output(self) -> GammaOutput | None:
         return self.overlays.gamma_output()
 
-    def mertens_output(self) -> MertensOutput | None:
+    def mertens_output(self) -> AnchorOutput | None:
         return self.analysis.mertens_output()
 
     def fusion_options(self) -> FusionOptions:
