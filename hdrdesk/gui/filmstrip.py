@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from hdrdesk.gui import style
 from hdrdesk.gui.filmstrip_marks import DeghostMarks, PendingCard, paint_marks, paint_pending, star_rect
+from hdrdesk.gui.imaging import draw_letterboxed
 from hdrdesk.session import FrameEntry
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -85,13 +86,7 @@ class _CardDelegate(QStyledItemDelegate):
         # thumbnail, letterboxed
         area = self.thumb_rect(card)
         p.fillRect(area, QColor(style.BG_DARKEST))
-        pix: QPixmap | None = self.strip.pixmap_for(entry)
-        if pix is not None and not pix.isNull():
-            s = pix.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, s.width(), s.height())
-            target.moveCenter(area.center())
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            p.drawPixmap(target, pix)
+        draw_letterboxed(p, area, self.strip.pixmap_for(entry))
         if not entry.enabled:
             p.fillRect(area, QColor(20, 20, 20, 170))
             p.setPen(QColor(style.TEXT_DIM))

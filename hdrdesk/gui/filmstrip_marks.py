@@ -12,6 +12,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 
 from hdrdesk.gui import style
+from hdrdesk.gui.imaging import draw_letterboxed
 
 REFERENCE_COLOUR = "#d4a431"  # gold: apart from the blue of selection and inclusion
 MOTION_COLOUR = "#c8503f"
@@ -107,12 +108,8 @@ def paint_pending(p: QPainter, card: QRect, thumb_h: int, pad: int, pending: Pen
     p.drawRoundedRect(card, 6, 6)
     area = QRect(card.left() + pad, card.top() + pad, card.width() - 2 * pad, thumb_h)
     p.fillRect(area, QColor(style.BG_DARKEST))
-    if pixmap is not None and not pixmap.isNull():
-        s = pixmap.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(0, 0, s.width(), s.height())
-        target.moveCenter(area.center())
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        p.drawPixmap(target, pixmap)
+    target = draw_letterboxed(p, area, pixmap)
+    if target is not None:
         if pending.state != "developed":
             p.fillRect(target, QColor(20, 20, 20, 90))
     else:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QImage, QPainter, QPixmap
 
 from hdrdesk.core.io import to_uint
 
@@ -219,3 +220,18 @@ def histogram_curves(h: Histogram) -> dict:
             fill.closeSubpath()
             out["fill"] = fill
     return out
+
+
+def draw_letterboxed(p: QPainter, area: QRect, picture: QPixmap | QImage | None) -> QRect | None:
+    """Draw ``picture`` fitted and centred in ``area``; the rectangle it covers (None: nothing to draw)."""
+    if picture is None or picture.isNull():
+        return None
+    s = picture.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    target = QRect(0, 0, s.width(), s.height())
+    target.moveCenter(area.center())
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    if isinstance(picture, QImage):
+        p.drawImage(target, picture)
+    else:
+        p.drawPixmap(target, picture)
+    return target

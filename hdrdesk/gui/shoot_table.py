@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar, QStyleOptionViewItem
 
 from hdrdesk.gui import style
+from hdrdesk.gui.imaging import draw_letterboxed
 from hdrdesk.shoot.plan import Group, ShootPlan
 
 COLUMNS = ("#", "Frames", "Bracket", "Captured", "Output", "Status")
@@ -197,12 +198,8 @@ class FramesDelegate(QStyledItemDelegate):
                 painter.drawLine(rect.topLeft(), rect.bottomRight())
                 painter.drawLine(rect.topRight(), rect.bottomLeft())
             return
-        size = img.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(0, 0, size.width(), size.height())
-        target.moveCenter(rect.center())
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.setOpacity(0.45 if dim else 1.0)
-        painter.drawImage(target, img)
+        draw_letterboxed(painter, rect, img)
         painter.setOpacity(1.0)
 
 
