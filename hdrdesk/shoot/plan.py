@@ -24,19 +24,17 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hdrdesk.errors import InputError
-from hdrdesk.shoot.grouping import Bracket, Grouping, Shot, _assign_keys, _natural, format_time
+from hdrdesk.shoot.grouping import Bracket, Grouping, _assign_keys, _natural, format_time
 from hdrdesk.shoot.queue import QueueJob
 
 _uids = itertools.count(1)
 
 
 @dataclass(eq=False)
-class Group:
-    """Consecutive captures the plan treats as one bracket (two or more frames) or a single (one)."""
+class Group(Bracket):
+    """Consecutive captures the plan treats as one bracket (two or more frames) or a single (one);
+    a :class:`Bracket` the user can exclude (``grouped_by`` 'exif' or 'brightness')."""
 
-    shots: list[Shot]
-    grouped_by: str = "exif"  # 'exif' or 'brightness' (see Bracket)
-    key_kind: str = "bias"
     excluded: bool = False
     uid: int = field(default_factory=lambda: next(_uids))
 
@@ -48,18 +46,6 @@ class Group:
     def included(self) -> bool:
         """Fused by 'Fuse all'."""
         return self.is_bracket and not self.excluded
-
-    @property
-    def files(self) -> list[Path]:
-        return [s.path for s in self.shots]
-
-    @property
-    def start_time(self) -> float | None:
-        return self.shots[0].capture_time
-
-    @property
-    def camera(self) -> str:
-        return self.shots[0].info.camera
 
     def as_bracket(self) -> Bracket:
         return Bracket(list(self.shots), grouped_by=self.grouped_by, key_kind=self.key_kind)
@@ -73,7 +59,7 @@ class Group:
             return ["EV ?" if s.info.exposure_ev is None else "0.0 EV"]
         if self.key_kind == "none":
             return ["EV ?"] * len(self.shots)
-        return self.as_bracket().ev_labels()
+        return super().ev_labels()
 
     def time_text(self) -> str:
         return format_time(self.start_time)
