@@ -95,28 +95,10 @@ class _Loaded:
     skipped: bool = False
 
 
-class _CheckOnly:
-    """A task for work on the loader thread: honours cancel/pause, reports nothing (events come from one thread)."""
-
-    def __init__(self, task: TaskState) -> None:
-        self._task = task
-
-    @property
-    def cancelled(self) -> bool:
-        return self._task.cancelled
-
-    def check(self) -> None:
-        self._task.check()
-
-    def report(self, fraction: float, message: str = "") -> None:
-        self._task.check()
-
-    def sub(self, start: float, end: float) -> SubTask:
-        return SubTask(self, start, end)  # type: ignore[arg-type]
-
-
 class _BracketTask:
-    """Maps a stage's 0..1 progress into [start, end] of one bracket and emits events."""
+    """Maps a stage's 0..1 progress into [start, end] of one bracket and emits events; honours
+    cancel/pause. With an ``emit`` that does nothing, it suits work on the loader thread (events
+    come from one thread)."""
 
     def __init__(self, emit: Callable[[float, str], None], task: TaskState, start: float, end: float) -> None:
         self._emit, self._task, self.start, self.end = emit, task, start, end
@@ -258,7 +240,7 @@ def run_queue(
 
     def submit(k: int) -> None:
         if loader is not None and k < n and k not in futures:
-            futures[k] = loader.submit(_load, jobs[k], options, settings, _CheckOnly(task))
+            futures[k] = loader.submit(_load, jobs[k], options, settings, _BracketTask(lambda _f, _m: None, task, 0.0, 1.0))
 
     def record_write(k: int, started: float, write: Callable[[], object]) -> None:
         try:
