@@ -20,6 +20,14 @@ _TAG_ISO = 0x8827
 _TAG_BIAS = 0x9204
 
 
+def relative_exposure(exposure_time: float | None, iso: float | None, f_number: float | None) -> float | None:
+    """Light gathered, t * (ISO / 100) / N^2 (ISO 100 and f/1 when unknown; None without a shutter time)."""
+    if not exposure_time or exposure_time <= 0:
+        return None
+    n = f_number or 1.0
+    return exposure_time * (iso or 100.0) / 100.0 / (n * n)
+
+
 @dataclass
 class ExposureInfo:
     """Exposure settings from EXIF (None where absent)."""
@@ -32,11 +40,7 @@ class ExposureInfo:
     @property
     def relative_exposure(self) -> float | None:
         """Light gathered, proportional to t * ISO / N^2 (None without a shutter time)."""
-        if not self.exposure_time or self.exposure_time <= 0:
-            return None
-        iso = self.iso or 100.0
-        n = self.f_number or 1.0
-        return self.exposure_time * iso / 100.0 / (n * n)
+        return relative_exposure(self.exposure_time, self.iso, self.f_number)
 
     @property
     def ev(self) -> float | None:

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from hdrdesk.core.frame import relative_exposure
+
 HEAD_BYTES = 16384  # one read covers IFD0 and the EXIF IFD of nearly every camera file
 
 # TIFF/EXIF tags
@@ -56,11 +58,8 @@ class ShotInfo:
     @property
     def exposure_ev(self) -> float | None:
         """log2 of the light gathered (t * ISO/100 / N^2): +1 is one stop brighter; None without a shutter time."""
-        if not self.exposure_time or self.exposure_time <= 0:
-            return None
-        iso = self.iso or 100.0
-        n = self.f_number or 1.0
-        return math.log2(self.exposure_time * iso / 100.0 / (n * n))
+        rel = relative_exposure(self.exposure_time, self.iso, self.f_number)
+        return math.log2(rel) if rel else None
 
     def merged(self, other: "ShotInfo") -> "ShotInfo":
         """This info with its gaps filled from ``other`` (a RAW and its JPEG describe one shot)."""
