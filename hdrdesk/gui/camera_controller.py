@@ -82,7 +82,7 @@ class CameraController(QObject):
         if not isinstance(value, RawPreviews):
             return
         cards = [PendingCard(n, t, value.state(i)) for i, (n, t) in enumerate(zip(value.names, value.thumbs))]
-        replaces = self.w._load_modes.get(rid, True)  # the window's record of what this load is for
+        replaces = self.w.load_replaces(rid)
         self.w.filmstrip.show_pending(cards, alone=replaces)
         self.w.show_welcome(False)
         if replaces or self.w.fusion_output() is None:

@@ -278,6 +278,10 @@ class MainWindow(WindowLayout, QMainWindow):
         self._load_modes[rid] = replace
         return rid
 
+    def load_replaces(self, rid: int) -> bool:
+        """Whether load ``rid`` (still running) replaces the bracket; False: it adds frames to it."""
+        return self._load_modes.get(rid, True)
+
     def open_sample(self) -> None:
         from hdrdesk.paths import sample_bracket_dir
 
