@@ -94,6 +94,8 @@ class AnalysisController(QObject):
         self.w.quality_panel.reset(res.method)
         rid = self.quality.submit(quality_job, res.frames, res.image, label="MEF-SSIM")
         self._quality_for = (rid, res.method, self._key)
+        if out.preview:  # the anchors wait for the full result: fused for the preview too, they would be
+            return  # fused twice and take the cores the full-resolution fusion is using
         for m in ANCHORS:
             if m == res.method:
                 continue  # the result is this anchor: its score is the result's

@@ -83,3 +83,18 @@ def test_the_window_does_not_import_torch_before_its_first_paint():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-800:]
     assert proc.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_preview_is_scored_but_the_anchors_wait_for_the_full_result(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "PREVIEW_LONG", 40)
+    window.analysis.enabled = True
+    submitted = []
+    runners = {**window.analysis.anchor_runners, "quality": window.analysis.quality}
+    for name, runner in runners.items():
+        real = runner.submit
+        monkeypatch.setattr(runner, "submit", lambda *a, _n=name, _real=real, **k: (submitted.append((_n, window.fusion_output().preview)), _real(*a, **k))[1])
+    with qtbot.waitSignals([window.previewReady, window.resultReady], order="strict", timeout=60000):
+        window.open_paths(write_bracket(tmp_path / "bracket", h=48, w=96))
+    assert [s for s in submitted if s[0] == "quality"] == [("quality", True), ("quality", False)]  # the preview is scored too
+    assert sorted(s for s in submitted if s[0] != "quality") == [("fmmef", False), ("mertens", False)]  # each anchor fused once, for the full result
+    qtbot.waitUntil(lambda: not any(r.is_busy() for r in window.analysis.anchor_runners.values()), timeout=60000)
