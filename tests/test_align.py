@@ -209,3 +209,27 @@ def test_cli_fuse_reports_alignment_and_no_align_turns_it_off(tmp_path, capsys):
     assert main(["fuse", *map(str, files), "-o", str(out), "--working-size", "64", "--no-align"]) == 0
     err = capsys.readouterr().err
     assert [l for l in err.splitlines() if l.startswith("align:")] == ["align: off"]
+
+
+def test_release_replaces_each_original_by_its_aligned_copy_as_it_goes():
+    """``release=True`` (what prepare_fusion does when nobody keeps the frames): the caller's list
+    holds the aligned copies afterwards and the moved originals are gone, so a long bracket
+    never holds every original and every copy at once."""
+    import gc
+    import weakref
+
+    h, w = 480, 640
+    rad = textured_radiance(h, w)
+    frames = frames_of([moved(expose(rad, -2), SHIFT), expose(rad, 0), moved(expose(rad, 2), SHIFT)])
+    originals = [weakref.ref(f) for f in frames]
+    out, infos = align_frames(frames, release=True)
+    gc.collect()
+    assert [i.applied for i in infos] == [True, False, True]
+    assert all(a is b for a, b in zip(frames, out))  # the list now holds what alignment returned
+    assert originals[0]() is None and originals[2]() is None  # the moved originals were dropped
+    assert originals[1]() is out[1]  # the reference is kept as it is
+    kept = frames_of([moved(expose(rad, -2), SHIFT), expose(rad, 0), moved(expose(rad, 2), SHIFT)])
+    first = kept[0]
+    out2, _ = align_frames(kept)  # the default leaves the caller's list alone
+    assert kept[0] is first and out2[0] is not first
+    np.testing.assert_array_equal(out2[0].data, out[0].data)

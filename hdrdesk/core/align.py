@@ -74,6 +74,12 @@ def _gray8(frame: Frame) -> np.ndarray:
     return cv2.cvtColor(d, cv2.COLOR_RGB2GRAY) if d.ndim == 3 else d
 
 
+def _small_gray(frame: Frame, sw: int, sh: int) -> np.ndarray:
+    """8-bit grey copy of ``frame`` resized to ``sw`` x ``sh`` (area averaging)."""
+    g = _gray8(frame)
+    return g if g.shape[::-1] == (sw, sh) else cv2.resize(g, (sw, sh), interpolation=cv2.INTER_AREA)
+
+
 def _normalise(gray: np.ndarray) -> np.ndarray:
     """Exposure-invariant view for ECC: the histogram-equalised luma, lightly smoothed."""
     eq = cv2.equalizeHist(gray).astype(np.float32)
@@ -232,9 +238,16 @@ def _max_displacement(matrix: np.ndarray, w: int, h: int) -> float:
     return float(np.abs(moved - pts[:2]).max())
 
 
-def align_frames(frames: list[Frame], reference: int | None = None, progress=None, size: int = ECC_SIZE) -> tuple[list[Frame], list[AlignInfo]]:
+def align_frames(
+    frames: list[Frame], reference: int | None = None, progress=None, size: int = ECC_SIZE, *, release: bool = False
+) -> tuple[list[Frame], list[AlignInfo]]:
     """Align every frame to the reference (default: the middle exposure), registering copies whose
-    long side is ``size`` (smaller: faster and coarser, as for a preview)."""
+    long side is ``size`` (smaller: faster and coarser, as for a preview).
+
+    ``release=True``: the caller gives ``frames`` up; each original is replaced in that list by
+    its aligned copy as soon as the copy exists, so that at most one original and its copy
+    coexist (a 9-frame bracket otherwise holds every original and every copy at once).
+    """
     n = len(frames)
     ref_idx = n // 2 if reference is None else reference
     h, w = frames[0].data.shape[:2]
@@ -243,11 +256,7 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
         return list(frames), infos
     scale = min(1.0, size / max(h, w))
     sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
-    small = []
-    for f in frames:
-        g = _gray8(f)
-        small.append(g if (sw, sh) == (w, h) else cv2.resize(g, (sw, sh), interpolation=cv2.INTER_AREA))
-        del g
+    small = [_small_gray(f, sw, sh) for f in frames]
     # actual scale per axis after rounding (full-resolution pixel = small pixel / s)
     sx, sy = sw / w, sh / h
     views = [_normalise(s) for s in small]
@@ -333,8 +342,12 @@ def align_frames(frames: list[Frame], reference: int | None = None, progress=Non
         else:
             data = _warp(frame.data, full, model == "homography")
             out.append(Frame(path=frame.path, data=data, exposure=frame.exposure, exif_bytes=frame.exif_bytes, icc_profile=frame.icc_profile))
+            del data
+            if release:
+                frames[i] = out[-1]
             info = AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot, matrix=full)
         infos.append(info)
+        del frame  # with release, the original goes now
     if progress is not None:
         progress(1.0)
     return out, infos

@@ -609,7 +609,9 @@ def prepare_fusion(
     alignment: list[AlignInfo]
     if options.align:
         task.report(0.0, "Aligning")
-        aligned, alignment = align_frames(frames, progress=lambda f: task.report(0.25 * f, "Aligning"), size=options.align_size)
+        aligned, alignment = align_frames(
+            frames, progress=lambda f: task.report(0.25 * f, "Aligning"), size=options.align_size, release=not keep_frames
+        )
         frames = aligned
         del aligned
     else:
