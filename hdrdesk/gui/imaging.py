@@ -64,11 +64,20 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 
 def downscale(arr: np.ndarray, long_side: int) -> np.ndarray:
+    """``arr`` reduced to ``long_side`` (never enlarged).
+
+    Halved by Gaussian pyramid steps while at least twice the target, then area-averaged:
+    half the time of one area step from a 24 MP frame (thumbnails, previews and the preview
+    fusion all start here), and as free of aliasing.
+    """
     h, w = arr.shape[:2]
     nw, nh = fit_size(w, h, long_side)
     if (nw, nh) == (w, h):
         return arr
-    return cv2.resize(arr, (nw, nh), interpolation=cv2.INTER_AREA)
+    src = arr
+    while src.shape[1] >= 2 * nw and src.shape[0] >= 2 * nh and src.dtype != np.bool_:
+        src = cv2.pyrDown(src)
+    return cv2.resize(src, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
 def qimage_from_array(arr: np.ndarray) -> tuple[QImage, np.ndarray]:
