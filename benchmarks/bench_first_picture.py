@@ -24,6 +24,9 @@ from pathlib import Path
 def measure_once(paths: list[Path]) -> dict[str, float]:
     """One fresh window: the model loaded first (as after start-up), then the bracket opened."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from hdrdesk.runtime import apply_runtime_defaults
+
+    apply_runtime_defaults()  # as `hdrdesk` does before its window opens
     from PySide6.QtCore import QEventLoop, QTimer
 
     from hdrdesk.core.fusion import get_model
