@@ -63,3 +63,29 @@ def test_bracket_decodes_in_parallel_and_reports_the_first_bad_file_in_order(bra
         p.write_bytes(b"not a png")
     with pytest.raises(InputError, match="a_bad.png"):
         io.load_bracket([*bad, *bracket_files])
+
+
+@pytest.mark.parametrize("argv, applied", [([], True), (["some.jpg"], True), (["fuse", "a.jpg", "-o", "o.jpg"], True), (["batch", "d", "-o", "out"], True), (["train", "--steps", "1"], False)])
+def test_the_app_and_the_fusing_commands_start_with_the_runtime_defaults(argv, applied, monkeypatch):
+    """The app fuses too (its preview): malloc tuning and the thread settings apply to it as to `fuse`."""
+    from hdrdesk import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "apply_runtime_defaults", lambda: calls.append(True))
+    monkeypatch.setattr(cli, "_dispatch", lambda args: 0)
+    monkeypatch.setattr("hdrdesk.core.atomic.install_signal_cleanup", lambda: None)
+    assert cli.main(list(argv)) == 0
+    assert calls == ([True] if applied else [])
+
+
+def test_downscale_halves_by_pyramid_then_area_and_keeps_the_mean():
+    from hdrdesk.gui.imaging import downscale
+
+    rng = np.random.default_rng(1)
+    img = (rng.random((1200, 1800, 3)) * 255).astype(np.uint8)
+    small = downscale(img, 256)
+    assert small.shape == (171, 256, 3) and small.dtype == np.uint8
+    ref = cv2.resize(img, (256, 171), interpolation=cv2.INTER_AREA)
+    assert abs(float(small.mean()) - float(ref.mean())) < 0.5
+    flat = np.full((1000, 700), 0.25, np.float32)
+    assert np.allclose(downscale(flat, 100), 0.25) and downscale(flat, 2000) is flat
