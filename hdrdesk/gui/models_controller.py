@@ -23,6 +23,7 @@ class ModelsController(QObject):
         super().__init__(window)
         self.w = window
         window.resultReady.connect(self._result_shown)
+        window.previewReady.connect(self._result_shown)  # a large bracket's preview says it first
         self.finetune_dialog = None
         self.refine_dialog = None
         self.model_manager = None

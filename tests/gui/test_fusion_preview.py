@@ -16,15 +16,17 @@ def test_preview_arrives_before_the_full_result(qtbot, window, tmp_path, monkeyp
     def on_preview(res):
         out = window.fusion_output()
         refused = window.exports.export_to(ExportOptions(path=tmp_path / "early.png"), confirm=False)
-        seen.append(("preview", res.image.shape, out.preview, out.fused.width, window.overlays is not None, refused))
+        seen.append(("preview", res.image.shape, out.preview, out.fused.width, window.overlays is not None, refused,
+                     window.fusion_panel.working.isEnabled()))
 
     window.previewReady.connect(on_preview)
     window.resultReady.connect(lambda res: seen.append(("result", res.image.shape, window.fusion_output().preview)))
     with qtbot.waitSignals([window.previewReady, window.resultReady], order="strict", timeout=60000):
         window.open_paths(paths)
     assert [s[0] for s in seen] == ["preview", "result"]
-    kind, shape, is_preview, width, _, refused = seen[0]
+    kind, shape, is_preview, width, _, refused, working_enabled = seen[0]
     assert shape == (20, 40, 3) and is_preview and width == 40
+    assert not working_enabled  # the shipped v2 model fixes its own size: greyed out from the preview on
     assert refused == 0 and not (tmp_path / "early.png").exists()  # a preview is never exported
     assert seen[1][1:] == ((48, 96, 3), False)
     assert window.result().image.shape == (48, 96, 3) and window.result().weights.shape == (3, 48, 96)
