@@ -80,6 +80,8 @@ def test_refine_gains_where_the_network_is_poor():
     frames = _frames(k=3)
     out = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2)
     assert out.kept and out.after > out.before + 1e-3
+    base_only = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2, maps=(1,))
+    assert base_only.kept and not base_only.residual[:, 0].any() and base_only.residual[:, 1].any()
 
 
 def test_cancel_and_budget():

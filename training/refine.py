@@ -169,12 +169,14 @@ def refine_logits(
     lr: float = LR,
     max_steps: int = 10_000,
     task: TaskState | None = None,
+    maps: tuple[int, ...] = (0, 1),
 ) -> LogitRefineOutcome:
     """Refine the logits of the v2 ``model`` on one bracket (RGB frames, darkest first, uint8/uint16
     or float in [0, 1]); the whole call, scoring included, takes about ``seconds`` at most.
 
     Returns the network itself (``kept`` False) unless the refined fusion scores higher on the
     scoring copy. ``task``: progress and cancel (a cancel raises :class:`hdrdesk.errors.Cancelled`).
+    ``maps``: which logit maps get a residual (0: detail, 1: base).
     """
     from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
     from hdrdesk.core.io import to_uint
@@ -250,6 +252,8 @@ def refine_logits(
             best_loss, best_res, best_q = float(loss.detach()), res.detach().clone(), float(q)
         res.grad = None
         loss.backward()
+        if len(maps) < 2:
+            res.grad[:, [m for m in (0, 1) if m not in maps]] = 0.0
         opt.step()
         steps += 1
         t_step = max(t_step * 0.5, time.perf_counter() - now) if steps > 1 else time.perf_counter() - now
