@@ -77,11 +77,11 @@ def test_export_of_a_model_equals_torch(tmp_path, kind):
     for k, h, w in ((2, 20, 30), (3, 9, 13)):
         luma = _luma(k, h, w, seed=h)
         np.testing.assert_allclose(dnn.predict(luma), _torch_out(model, luma), atol=TOL)
-    # the exposure mix is exported split (own 1x1 conv + the mean's, broadcast): no expanded mean, no concat of it
+    # exported split where a linear step reads a concatenation (exposure mix, decoder input): no expanded mean
     import onnx
 
     ops = [n.op_type for n in onnx.load(str(sidecar_paths(path)[0])).graph.node]
-    assert "Expand" not in ops and ops.count("Conv") == 4 * (len(model.enc) + len(model.dec)) + 1  # 2 + 2 per block, the head
+    assert "Expand" not in ops and ops.count("Conv") == 4 * len(model.enc) + 5 * len(model.dec) + 1  # own + mean per mix, 2 convs per decoder input
 
 
 def test_stale_or_missing_export_falls_back_to_torch(tmp_path, monkeypatch):

@@ -314,3 +314,21 @@ def test_reproduces_the_fmmef_anchors(scene, track):
     (res,) = evaluate_scenes(SHARED / "data" / "brackets", [scene], track, FusionOptions(method="fmmef", align=False))
     assert res.ok, res.error
     assert res.score == pytest.approx(FMMEF_ANCHORS[(scene, track)], abs=1e-4)
+
+
+def test_large_frames_keep_compact_means_within_5e_5_of_the_oracle(monkeypatch):
+    """From COMPACT_MEANS_PIXELS on, the half-size local means are stored as uint16 (memory of a long
+    24 MP bracket); the result stays within 5e-5 of the float64 oracle, with logits too."""
+    import hdrdesk.core.fmmef as fm
+
+    frames = _bracket(90, 70)
+    logits = [np.random.default_rng(i).standard_normal((5, 4)).astype(np.float32) for i in range(len(frames))]
+    plain = fmmef_fuse_into(frames, detail_logits=logits, base_logits=logits)
+    seen = []
+    real = fm._decimated_means
+    monkeypatch.setattr(fm, "_decimated_means", lambda *a, **kw: seen.append(kw.get("dtype", a[4] if len(a) > 4 else None)) or real(*a, **kw))
+    monkeypatch.setattr(fm, "COMPACT_MEANS_PIXELS", 90 * 70)
+    compact = fmmef_fuse_into(frames, detail_logits=logits, base_logits=logits)
+    assert seen == [np.uint16]
+    assert 0 < np.abs(compact - plain).max() < 5e-5
+    assert np.abs(compact - _oracle(frames, detail_logits=logits, base_logits=logits)).max() < 5e-5

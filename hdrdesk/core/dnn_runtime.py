@@ -156,32 +156,51 @@ def export_onnx(model_path: Path, out_dir: Path | None = None) -> tuple[Path, Pa
     model, card = load_model(model_path)
     model.eval()
 
-    class _SplitMix(nn.Module):
-        """ExposureMix with its 1x1 convolution split over the concatenation: ``W [x, mean] + b`` is
-        ``W_x x + b`` plus ``W_m mean`` computed once per bracket and broadcast over the exposures. The same
-        function (a test checks the export against torch), without OpenCV holding the expanded mean
-        and the concatenation of every exposure: ~15 % less DNN memory, fewer multiply-adds."""
+    class _SplitBlock(nn.Module):
+        """A Block with its linear steps split where they act on concatenations: the exposure mix's
+        ``W [x, mean] + b`` becomes ``W_x x + b`` plus ``W_m mean`` (once per bracket, broadcast over the
+        exposures), a decoder's first convolution of ``[up, skip]`` becomes ``conv_up(up) + conv_skip(skip)``.
+        The same function (tests check the export against torch), but OpenCV no longer holds the expanded
+        mean and the concatenations of every exposure: the DNN pass takes ~30 MB per exposure at 256 x 384
+        instead of ~43."""
 
-        def __init__(self, mix) -> None:
+        def __init__(self, block, up_channels: int = 0) -> None:
             super().__init__()
-            weight, bias = mix.mix.weight.detach(), mix.mix.bias.detach()
-            c = weight.shape[0]
+            self.conv1, self.conv2 = block.conv1, block.conv2
+            if up_channels:  # decoder: conv1 reads [up, skip]
+                w1, b1 = block.conv1.weight.detach(), block.conv1.bias.detach()
+                self.conv_up = nn.Conv2d(up_channels, w1.shape[0], 3, padding=1)
+                self.conv_skip = nn.Conv2d(w1.shape[1] - up_channels, w1.shape[0], 3, padding=1, bias=False)
+            w, b = block.mix.mix.weight.detach(), block.mix.mix.bias.detach()
+            c = w.shape[0]
             self.own = nn.Conv2d(c, c, 1)
             self.shared = nn.Conv2d(c, c, 1, bias=False)
             with torch.no_grad():
-                self.own.weight.copy_(weight[:, :c])
-                self.own.bias.copy_(bias)
-                self.shared.weight.copy_(weight[:, c:])
+                if up_channels:
+                    self.conv_up.weight.copy_(w1[:, :up_channels])
+                    self.conv_up.bias.copy_(b1)
+                    self.conv_skip.weight.copy_(w1[:, up_channels:])
+                self.own.weight.copy_(w[:, :c])
+                self.own.bias.copy_(b)
+                self.shared.weight.copy_(w[:, c:])
 
-        def forward(self, x, k: int):
+        def _rest(self, x, k: int):
             bk, c, h, w = x.shape
             mean = x.view(bk // k, k, c, h, w).mean(dim=1)
-            out = self.own(x).view(bk // k, k, c, h, w) + self.shared(mean).unsqueeze(1)
-            return torch.nn.functional.leaky_relu(out.view(bk, c, h, w), 0.2)
+            x = self.own(x).view(bk // k, k, c, h, w) + self.shared(mean).unsqueeze(1)
+            x = torch.nn.functional.leaky_relu(x.view(bk, c, h, w), 0.2)
+            return torch.nn.functional.leaky_relu(self.conv2(x), 0.2)
+
+        def forward(self, x, k: int):
+            return self._rest(torch.nn.functional.leaky_relu(self.conv1(x), 0.2), k)
+
+        def forward_joined(self, up, skip, k: int):
+            return self._rest(torch.nn.functional.leaky_relu(self.conv_up(up) + self.conv_skip(skip), 0.2), k)
 
     model = copy.deepcopy(model)
-    for block in [*model.enc, *model.dec]:
-        block.mix = _SplitMix(block.mix)
+    widths = model.config.widths
+    model.enc = nn.ModuleList([_SplitBlock(b) for b in model.enc])
+    model.dec = nn.ModuleList([_SplitBlock(b, widths[i + 1]) for b, i in zip(model.dec, reversed(range(len(widths) - 1)))])
 
     class _Graph(nn.Module):  # the network after FusionNet.forward's padding (done by DnnNetwork)
         def __init__(self, net) -> None:

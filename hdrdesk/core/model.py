@@ -96,6 +96,10 @@ class Block(nn.Module):
         x = self.mix(x, k)
         return F.leaky_relu(self.conv2(x), 0.2)
 
+    def forward_joined(self, up: torch.Tensor, skip: torch.Tensor, k: int) -> torch.Tensor:
+        """A decoder step: the block on the upsampled features joined to the encoder's skip."""
+        return self.forward(torch.cat([up, skip], dim=1), k)
+
 
 class FusionNet(nn.Module):
     """(B, K, H, W) luma in [0, 1] -> (B, K, H, W) weights summing to 1 over K."""
@@ -129,7 +133,7 @@ class FusionNet(nn.Module):
             skips.append(x)
         for block, skip in zip(self.dec, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([x, skip], dim=1), k)
+            x = block.forward_joined(x, skip, k)
         if self.config.fusion == "spd":
             return self.head(x).view(b, k, 2, h, w)
         out = self.head(x).view(b, k, h, w)
