@@ -29,8 +29,8 @@ def measure_once(paths: list[Path]) -> dict[str, float]:
     apply_runtime_defaults()  # as `hdrdesk` does before its window opens
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from hdrdesk.core.fusion import get_model
     from hdrdesk.gui.app import create_application
+    from hdrdesk.gui.jobs import load_model_for_app
     from hdrdesk.gui.main_window import MainWindow
 
     app = create_application()
@@ -38,7 +38,7 @@ def measure_once(paths: list[Path]) -> dict[str, float]:
     window.resize(1440, 900)
     window.show()
     app.processEvents()
-    get_model(None)
+    load_model_for_app(None)  # what the app does after its first paint
     seen: dict[str, float] = {}
     loop = QEventLoop()
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ Events (:class:`Change`), delivered synchronously, in the order the changes happ
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -46,6 +46,7 @@ class FrameEntry:
     align: AlignInfo | None = None  # from the last fusion that used this frame
     align_off: bool = False  # that fusion ran without alignment
     uid: int = 0
+    reduced: Any = field(default=None, repr=False)  # the frame at preview size, made while loading (None: not made)
 
     def __post_init__(self) -> None:
         if not self.uid:
@@ -157,6 +158,11 @@ class Bracket:
     def frames(self) -> list[Frame]:
         """The frames that will be fused, in order."""
         return [e.frame for e in self.enabled()]
+
+    def reduced(self) -> list | None:
+        """Their preview-size copies made while loading, in the same order; None unless every one has one."""
+        copies = [e.reduced for e in self.enabled()]
+        return None if any(c is None for c in copies) else copies
 
     def reference_index(self) -> int | None:
         """Index of the chosen deghosting reference among the frames that will be fused

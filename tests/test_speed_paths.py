@@ -89,3 +89,13 @@ def test_downscale_halves_by_pyramid_then_area_and_keeps_the_mean():
     assert abs(float(small.mean()) - float(ref.mean())) < 0.5
     flat = np.full((1000, 700), 0.25, np.float32)
     assert np.allclose(downscale(flat, 100), 0.25) and downscale(flat, 2000) is flat
+
+
+def test_warm_up_runs_the_network_once_on_a_blank_bracket(monkeypatch):
+    from hdrdesk.core import fusion as fu
+
+    calls = []
+    monkeypatch.setattr(fu, "predict_spd_logits", lambda model, luma, device=None: calls.append(luma.shape))
+    model, _, _ = fu.get_model(None)
+    fu.warm_up(model)
+    assert calls == [(3, 256, 384)]

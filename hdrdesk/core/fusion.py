@@ -223,6 +223,18 @@ def predict_weights(model, luma_low: np.ndarray, device=None) -> np.ndarray:
     return np.ascontiguousarray(w)
 
 
+def warm_up(model, exposures: int = 3) -> None:
+    """One pass of the network on a blank bracket of its working size (3:2), so that the first real
+    call does not pay the runtime's one-time set-up (OpenCV's DNN: ~0.1 s of a preview's 0.3 s).
+    The app runs it on a worker right after loading the model."""
+    size = _spd_working_size(model) if is_spd_model(model) else 256
+    luma = np.full((exposures, size, size * 3 // 2), 0.5, np.float32)
+    if is_spd_model(model):
+        predict_spd_logits(model, luma)
+    else:
+        predict_weights(model, luma)
+
+
 def is_spd_model(model) -> bool:
     """True for a v2 network (structural patch decomposition with learned weights)."""
     return getattr(getattr(model, "config", None), "fusion", "pyramid") == "spd"

@@ -31,6 +31,7 @@ from hdrdesk.gui.imaging import (
     colorize_display,
     colorize_mask_display,
     downscale,
+    fit_size,
     histogram,
     make_display,
     qimage_copy,
@@ -53,6 +54,7 @@ class LoadedFrame:
     frame: Frame
     thumb: QImage
     mean_luma: float
+    reduced: np.ndarray | None = None  # the pixels at preview size (large frames), for the preview fusion
 
 
 @dataclass
@@ -92,10 +94,13 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
             return f"{path}: could not be read ({type(exc).__name__}: {exc})"
         finally:
             raws.developed(path)
+        # The preview fusion's copy is made here, on the loader's threads, and the thumbnail from it
+        # (a few milliseconds instead of a second reduction of the full frame).
+        reduced = preview_copy(frame.data)
         thumb = raws.thumb(path)  # a RAW's embedded preview, else a copy of the pixels
         if thumb is None:
-            thumb = qimage_copy(downscale(to_uint8(frame.data), THUMB_LONG))
-        return LoadedFrame(frame, thumb, frame.mean_luma())
+            thumb = qimage_copy(downscale(to_uint8(frame.data if reduced is None else reduced), THUMB_LONG))
+        return LoadedFrame(frame, thumb, frame.mean_luma(), reduced)
 
     out: list[LoadedFrame] = []
     if raws.raws:
@@ -144,24 +149,39 @@ class FusionOutput:
     preview: bool = False  # a preview-resolution fusion; the full-resolution result follows
 
 
-def fusion_job(frames: Sequence[Frame], options: FusionOptions, task: TaskState, preview_long: int | None = None) -> FusionOutput:
+def preview_copy(data: np.ndarray, preview_long: int | None = None) -> np.ndarray | None:
+    """``data`` reduced to the preview fusion's size, or None when the frame is too small to get a preview."""
+    preview_long = PREVIEW_LONG if preview_long is None else preview_long
+    if not preview_long or max(data.shape[:2]) < PREVIEW_MIN_RATIO * preview_long:
+        return None
+    return downscale(data, preview_long)
+
+
+def fusion_job(
+    frames: Sequence[Frame], options: FusionOptions, task: TaskState, preview_long: int | None = None, reduced: Sequence[np.ndarray] | None = None
+) -> FusionOutput:
     """Fuse at full resolution. A large bracket is first fused at ``preview_long`` (frames reduced,
     aligned at that size) and that output published (``task.publish``, a :class:`FusionOutput`
     with ``preview=True``), so the window has a picture, its MEF-SSIM and overlays within a
-    fraction of the full fusion's time. ``preview_long``: None for :data:`PREVIEW_LONG`, 0 for no preview."""
+    fraction of the full fusion's time. ``preview_long``: None for :data:`PREVIEW_LONG`, 0 for no preview.
+    ``reduced``: the frames' copies at that size made while loading (:func:`preview_copy`), used instead of
+    reducing them again."""
     preview_long = PREVIEW_LONG if preview_long is None else preview_long
     t0 = time.perf_counter()
     source_paths = [f.path for f in frames]
-    frames = harmonise(frames)
     h, w = frames[0].data.shape[:2]
     start = 0.0
     if preview_long and max(h, w) >= PREVIEW_MIN_RATIO * preview_long:
-        with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-preview") as pool:  # OpenCV's resize releases the GIL
-            small = list(pool.map(lambda f: replace(f, data=downscale(f.data, preview_long)), frames))
-        preview = fuse_frames(small, replace(options, align_size=min(options.align_size, PREVIEW_ALIGN_SIZE)), task.sub(0.0, 0.1))
+        expected = fit_size(w, h, preview_long)[::-1]
+        if reduced is not None and len(reduced) == len(frames) and all(r is not None and r.shape[:2] == expected for r in reduced):
+            small = [replace(f, data=r) for f, r in zip(frames, reduced)]
+        else:
+            with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-preview") as pool:  # OpenCV's resize releases the GIL
+                small = list(pool.map(lambda f: replace(f, data=downscale(f.data, preview_long)), frames))
+        preview = fuse_frames(harmonise(small), replace(options, align_size=min(options.align_size, PREVIEW_ALIGN_SIZE)), task.sub(0.0, 0.1))
         task.publish(_fusion_output(preview, options, t0, source_paths, task, preview=True))
         start = 0.15
-    result = fuse_frames(frames, options, task.sub(start, 0.9))
+    result = fuse_frames(harmonise(frames), options, task.sub(start, 0.9))
     task.report(0.9, "Preparing the display")
     out = _fusion_output(result, options, t0, source_paths, task)
     task.report(1.0, "Done")
@@ -340,16 +360,25 @@ def anchor_job(method: str, frames: Sequence[Frame], task: TaskState, image: np.
 MODEL_READY = "model-ready"  # what info_job publishes once the fusion model is loaded
 
 
+def load_model_for_app(model_path: Path | None = None):
+    """Load the model into :func:`get_model`'s cache (the first fusion finds it; on a CPU without
+    torch) and warm its runtime up; returns what get_model returns."""
+    from hdrdesk.core.fusion import get_model, warm_up
+
+    loaded = get_model(model_path)
+    warm_up(loaded[0])
+    return loaded
+
+
 def info_job(task: TaskState | None = None, model_path: Path | None = None) -> dict:
     """Load the fusion model (published as :data:`MODEL_READY`), then versions, device and model
     (``hdrdesk info``), logged; runs on a worker after the window's first paint (it may import torch)."""
     import logging
 
-    from hdrdesk.core.fusion import get_model
     from hdrdesk.info import collect_info
 
     try:
-        get_model(model_path)  # into the cache: the first fusion finds it (on a CPU without torch)
+        load_model_for_app(model_path)
     except HDRDeskError as exc:
         logging.getLogger("hdrdesk.gui").warning("model not loaded at start: %s", exc)
     if task is not None:

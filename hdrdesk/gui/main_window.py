@@ -317,7 +317,7 @@ class MainWindow(WindowLayout, QMainWindow):
         if out.frames:
             if replace:
                 self._clear_result()
-            entries = [FrameEntry(lf.frame, lf.thumb, lf.mean_luma) for lf in out.frames]
+            entries = [FrameEntry(lf.frame, lf.thumb, lf.mean_luma, reduced=lf.reduced) for lf in out.frames]
             for msg in self.session.add_frames(entries, replace_bracket=replace):
                 self.notify(msg, "warning")
             n = len(out.frames)
@@ -400,7 +400,7 @@ class MainWindow(WindowLayout, QMainWindow):
         if self._output is None:
             self.viewer.main.placeholder = "Fusing…"
             self.viewer.main.viewport().update()
-        return self.fusion.submit(fusion_job, frames, self.fusion_options(), label="Fusing")
+        return self.fusion.submit(fusion_job, frames, self.fusion_options(), label="Fusing", reduced=self.session.bracket.reduced())
 
     def fuse_with_model(self, model, label: str = "Fusing") -> int:
         """Fuse the bracket once with an in-memory network (e.g. a refined copy); the model choice stays as it is."""
@@ -409,7 +409,7 @@ class MainWindow(WindowLayout, QMainWindow):
             return 0
         options = self.fusion_options()
         options.method, options.model = "cnn", model
-        return self.fusion.submit(fusion_job, frames, options, label=label)
+        return self.fusion.submit(fusion_job, frames, options, label=label, reduced=self.session.bracket.reduced())
 
     def cancel(self) -> None:
         for r in (self.loader, self.fusion, self.exports.runner):

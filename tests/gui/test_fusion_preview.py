@@ -100,3 +100,32 @@ def test_the_preview_is_scored_but_the_anchors_wait_for_the_full_result(qtbot, w
     assert [s for s in submitted if s[0] == "quality"] == [("quality", True), ("quality", False)]  # the preview is scored too
     assert sorted(s for s in submitted if s[0] != "quality") == [("fmmef", False), ("mertens", False)]  # each anchor fused once, for the full result
     qtbot.waitUntil(lambda: not any(r.is_busy() for r in window.analysis.anchor_runners.values()), timeout=60000)
+
+
+def test_the_preview_starts_from_the_copies_made_while_loading(qtbot, window, tmp_path, monkeypatch):
+    """The loader reduces each large frame once (the thumbnail comes from that copy); the preview fusion
+    uses those copies instead of reducing the full frames again, and ignores copies that do not fit."""
+    import numpy as np
+
+    from guitools import synthetic_bracket
+    from hdrdesk.core.fusion import FusionOptions
+    from hdrdesk.core.io import ExposureInfo, Frame
+    from hdrdesk.tasks import TaskState
+    from pathlib import Path
+
+    monkeypatch.setattr(jobs, "PREVIEW_LONG", 40)
+    paths = write_bracket(tmp_path / "bracket", h=48, w=96)
+    with qtbot.waitSignal(window.loadFinished, timeout=60000):
+        window.open_paths(paths)
+    copies = window.session.bracket.reduced()
+    assert copies is not None and [c.shape for c in copies] == [(20, 40, 3)] * 3
+
+    frames = [Frame(Path(f"{i}.png"), img, ExposureInfo()) for i, img in enumerate(synthetic_bracket(60, 90))]
+    marked = [np.full((30, 45, 3), 40 * (i + 1), np.uint8) for i in range(3)]  # not what a reduction would give
+    published = []
+    jobs.fusion_job(frames, FusionOptions(method="mertens", align=False), TaskState(on_partial=published.append), preview_long=45, reduced=marked)
+    assert all(np.array_equal(f.data, m) for f, m in zip(published[0].result.frames, marked))
+    published.clear()
+    wrong = [m[:20] for m in marked]
+    jobs.fusion_job(frames, FusionOptions(method="mertens", align=False), TaskState(on_partial=published.append), preview_long=45, reduced=wrong)
+    assert published[0].result.frames[0].data.shape == (30, 45, 3) and not np.array_equal(published[0].result.frames[0].data, marked[0])
