@@ -366,7 +366,12 @@ def load_model_for_app(model_path: Path | None = None):
     from hdrdesk.core.fusion import get_model, warm_up
 
     loaded = get_model(model_path)
-    warm_up(loaded[0])
+    try:
+        warm_up(loaded[0])
+    except Exception:  # noqa: BLE001 - only a head start: the first fusion reports a real problem itself
+        import logging
+
+        logging.getLogger("hdrdesk.gui").warning("network warm-up failed", exc_info=True)
     return loaded
 
 
