@@ -233,3 +233,19 @@ def test_release_replaces_each_original_by_its_aligned_copy_as_it_goes():
     out2, _ = align_frames(kept)  # the default leaves the caller's list alone
     assert kept[0] is first and out2[0] is not first
     np.testing.assert_array_equal(out2[0].data, out[0].data)
+
+
+def test_frames_registered_two_at_a_time_give_what_one_at_a_time_gives(monkeypatch):
+    h, w = 360, 480
+    rad = textured_radiance(h, w, seed=3)
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), 0.4, 1.0).astype(np.float32)
+    images = [moved(expose(rad, -2), SHIFT), moved(expose(rad, -1), rot), expose(rad, 0), moved(expose(rad, 1), SHIFT), expose(rad, 2)]
+    names = [f"{i}.png" for i in range(5)]
+    seen = []
+    out2, infos2 = align_frames(frames_of(images, names), progress=seen.append)
+    monkeypatch.setattr(align_mod, "ALIGN_WORKERS", 1)
+    out1, infos1 = align_frames(frames_of(images, names))
+    assert [i.describe() for i in infos2] == [i.describe() for i in infos1] and sum(i.applied for i in infos2) == 3
+    for a, b in zip(out2, out1):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert seen == sorted(seen) and seen[-1] == 1.0

@@ -14,6 +14,8 @@ frame when the aligned one matches the reference worse than it did before.
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import cv2
@@ -23,6 +25,7 @@ from hdrdesk.core.io import Frame
 
 ECC_SIZE = 1024  # long side of the copy ECC runs on
 ECC_LEVELS = 3  # coarse-to-fine pyramid levels of that copy
+ALIGN_WORKERS = 2  # frames registered at a time
 MIN_ALIGN_SIDE = 32  # frames with a shorter short side are not aligned
 MOVE_THRESHOLD_PX = 0.25  # below this (full-resolution pixels, at any corner) a frame counts as aligned
 HOMOGRAPHY_GAIN = 0.02  # a homography must raise the match score by this much to be used
@@ -261,22 +264,25 @@ def align_frames(
     sx, sy = sw / w, sh / h
     views = [_normalise(s) for s in small]
     pyrs = [_pyramid(v, ECC_LEVELS) for v in views]
-    mtb = cv2.createAlignMTB(max_bits=5, exclude_range=4, cut=True)
-    detector, norm = _feature_detector()
-    ref_feats = None
     threshold = MOVE_THRESHOLD_PX
-    out: list[Frame] = []
-    infos: list[AlignInfo] = []
-    for i, frame in enumerate(frames):
-        if progress is not None:
-            progress(i / n)
+    ref_feats: list = []  # the reference's features, made once, when a frame first needs them
+    feats_lock = threading.Lock()
+
+    def reference_features():
+        with feats_lock:
+            if not ref_feats:
+                ref_feats.append(_features(_feature_detector()[0], small[ref_idx]))
+            return ref_feats[0]
+
+    def align_one(i: int) -> tuple[Frame, AlignInfo]:
+        """Register frame i on the reference and warp it (thread-safe: frames are independent)."""
+        frame = frames[i]
         info = AlignInfo(name=frame.path.name)
         if i == ref_idx:
             info.note = "reference"
-            out.append(frame)
-            infos.append(info)
-            continue
+            return frame, info
         try:
+            mtb = cv2.createAlignMTB(max_bits=5, exclude_range=4, cut=True)  # one per call: threads share no OpenCV object
             shift = mtb.calculateShift(small[ref_idx], small[i])  # moves image i onto the reference
             start = np.array([[1, 0, -shift[0]], [0, 1, -shift[1]]], np.float32)
             mask = _valid_mask(small[ref_idx], small[i])
@@ -291,9 +297,8 @@ def align_frames(
             # degrees: then features give a second start. Only then (SIFT costs CPU time the
             # other threads, the UI's included, would miss on every bracket).
             if warp is None or max(abs(shift[0]), abs(shift[1])) >= MTB_REACH_PX or after < FEATURE_SCORE_BELOW:
-                if ref_feats is None:
-                    ref_feats = _features(detector, small[ref_idx])
-                feature_start = _feature_warp(ref_feats, _features(detector, small[i]), norm)
+                detector, norm = _feature_detector()
+                feature_start = _feature_warp(reference_features(), _features(detector, small[i]), norm)
                 if feature_start is not None and _max_displacement(_as3(feature_start) @ np.linalg.inv(_as3(start)), sw, sh) > FEATURE_DISAGREEMENT_PX:
                     try:
                         w_try = _ecc(pyrs[ref_idx], pyrs[i], feature_start, cv2.MOTION_EUCLIDEAN, mask=mask)
@@ -316,9 +321,7 @@ def align_frames(
                     pass
         except cv2.error as exc:
             info.note = f"alignment failed: {str(exc).strip().splitlines()[-1][:80]}"
-            out.append(frame)
-            infos.append(info)
-            continue
+            return frame, info
         # to full resolution
         if model == "homography":
             d = np.diag([sx, sy, 1.0])
@@ -335,19 +338,37 @@ def align_frames(
         moved = _max_displacement(full, w, h) > threshold
         if not moved:
             info.note = "already aligned"
-            out.append(frame)
-        elif after <= before:
+            return frame, info
+        if after <= before:
             info.note = "alignment made it worse; kept as shot"
-            out.append(frame)
-        else:
-            data = _warp(frame.data, full, model == "homography")
-            out.append(Frame(path=frame.path, data=data, exposure=frame.exposure, exif_bytes=frame.exif_bytes, icc_profile=frame.icc_profile))
-            del data
-            if release:
-                frames[i] = out[-1]
-            info = AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot, matrix=full)
-        infos.append(info)
-        del frame  # with release, the original goes now
+            return frame, info
+        aligned = Frame(
+            path=frame.path, data=_warp(frame.data, full, model == "homography"), exposure=frame.exposure,
+            exif_bytes=frame.exif_bytes, icc_profile=frame.icc_profile,
+        )
+        if release:
+            frames[i] = aligned  # with release, the original goes when this call returns
+        return aligned, AlignInfo(name=frame.path.name, applied=True, model=model, dx=dx, dy=dy, rotation_deg=rot, matrix=full)
+
+    # Frames register independently and ECC is single-threaded: two at a time on long brackets.
+    out: list[Frame] = [None] * n  # type: ignore[list-item]
+    infos: list[AlignInfo] = [None] * n  # type: ignore[list-item]
+    if n > 2 and ALIGN_WORKERS > 1:
+        with ThreadPoolExecutor(ALIGN_WORKERS, thread_name_prefix="hdrdesk-align") as pool:
+            futures = {pool.submit(align_one, i): i for i in range(n)}
+            try:
+                for done, fut in enumerate(as_completed(futures)):
+                    out[futures[fut]], infos[futures[fut]] = fut.result()
+                    if progress is not None:
+                        progress((done + 1) / n)
+            finally:
+                for fut in futures:
+                    fut.cancel()
+    else:
+        for i in range(n):
+            if progress is not None:
+                progress(i / n)
+            out[i], infos[i] = align_one(i)
     if progress is not None:
         progress(1.0)
     return out, infos
