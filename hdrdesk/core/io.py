@@ -25,6 +25,7 @@ from hdrdesk.core.safe_read import (  # noqa: F401  (MAX_PIXELS re-exported)
     MAX_PIXELS,
     check_input_file,
     check_header_size,
+    header_size,
     decode_image,
     float_samples_to_uint16,
     read_file_bytes,
@@ -50,13 +51,17 @@ from hdrdesk.core.frame import (  # noqa: E402,F401  (re-exported: io's public n
 from hdrdesk.core.frame import _TAG_ORIENTATION, _rational  # noqa: E402,F401  (_rational: tests read EXIF with it)
 
 
-def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | None = None, *, colour_manage: bool = True) -> Frame:
+def read_frame(
+    path: str | os.PathLike, raw_white_balance: Sequence[float] | None = None, *, colour_manage: bool = True, reduce_to: int = 0
+) -> Frame:
     """Read one exposure. Raises :class:`InputError` with a message naming the file.
 
     RAW files are developed (hdrdesk.core.raw), with ``raw_white_balance`` if given.
     ``colour_manage=False`` keeps the stored values of a frame with an ICC profile
     instead of converting them to sRGB (evaluation and training: the anchor scores
-    and the shipped model were measured on the values as stored)."""
+    and the shipped model were measured on the values as stored). ``reduce_to``: a JPEG
+    is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's scaled decode, a fraction of a full
+    decode's time), the most that keeps its long side at least this large; other files whole."""
     path = Path(path)
     if is_raw(path):
         check_input_file(path)
@@ -67,7 +72,7 @@ def read_frame(path: str | os.PathLike, raw_white_balance: Sequence[float] | Non
     if _is_truncated_png(buf):
         raise InputError(f"{path}: PNG file is truncated (no end chunk)")
     check_header_size(path, buf)  # before decoding: decompression-bomb headers
-    data = decode_image(path, buf)  # one-line error; decoder chatter kept off stderr
+    data = decode_image(path, buf, _reduced_flags(buf, reduce_to))  # one-line error; decoder chatter kept off stderr
     if data.dtype not in (np.uint8, np.uint16):
         if data.dtype == np.float32 or data.dtype == np.float64:
             data = float_samples_to_uint16(path, data)
@@ -134,6 +139,19 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
             check_input_file(p)  # missing, symlink loop, FIFO...: one line before any work
             out.append(p)
     return out
+
+
+def _reduced_flags(buf: np.ndarray, reduce_to: int) -> int | None:
+    """imdecode flags for a scaled JPEG decode whose long side stays >= ``reduce_to`` (None: decode whole)."""
+    if reduce_to <= 0 or bytes(buf[:2]) != b"\xff\xd8":
+        return None
+    size = header_size(buf)
+    if size is None:
+        return None
+    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
+        if max(size) // factor >= reduce_to:
+            return flag
+    return None
 
 
 def order_frames(frames: Sequence[Frame]) -> list[Frame]:

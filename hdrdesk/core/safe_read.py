@@ -266,13 +266,14 @@ def decoder_detail(lines: list[str]) -> str:
     return lines[0][:160] if lines else ""
 
 
-def decode_image(path: str | os.PathLike, buf: np.ndarray) -> np.ndarray:
-    """``cv2.imdecode(buf, IMREAD_UNCHANGED)`` with decoder noise captured; one-line InputError on failure."""
+def decode_image(path: str | os.PathLike, buf: np.ndarray, flags: int | None = None) -> np.ndarray:
+    """``cv2.imdecode(buf, flags)`` (default IMREAD_UNCHANGED) with decoder noise captured; one-line
+    InputError on failure."""
     import cv2
 
     with captured_native_stderr() as noise:
         try:
-            data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+            data = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED if flags is None else flags)
             reason = ""
         except cv2.error as exc:  # e.g. OpenCV's own size limit
             data, reason = None, str(exc).strip().splitlines()[-1][:160]

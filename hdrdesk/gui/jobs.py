@@ -39,7 +39,7 @@ from hdrdesk.gui.imaging import (
 )
 from hdrdesk.gui.panels import METHOD_NAMES
 from hdrdesk.gui.raw_loading import RawBatch, RawPreviews  # noqa: F401  (RawPreviews: what load_job publishes)
-from hdrdesk.tasks import TaskState
+from hdrdesk.tasks import SubTask, TaskState
 
 QUALITY_SIZE = 512  # long side at which MEF-SSIM is computed
 GAMMA_DRAG_SIZE = 512  # long side of the gamma maps while a slider moves
@@ -64,12 +64,14 @@ class LoadOutput:
     dropped_for_raw: list[Path] = field(default_factory=list)  # JPEG/PNG/TIFF whose RAW was given too
 
 
-def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
+def load_job(paths: Sequence[str | Path], task: TaskState, preview_options: FusionOptions | None = None) -> LoadOutput:
     """Read image files (folders stand for the images inside); bad files become messages.
 
     RAW files (hdrdesk.gui.raw_loading): a RAW and a JPEG of the same shot give the RAW; their
     embedded previews are published first (:class:`RawPreviews`) and become the thumbnails; all are
-    developed with one white balance; cancelling stops between files."""
+    developed with one white balance; cancelling stops between files. ``preview_options``: a large
+    JPEG bracket is first fused at preview size from scaled decodes (:func:`early_preview`) and that
+    :class:`FusionOutput` published, before the full frames are decoded."""
     files: list[Path] = []
     errors: list[str] = []
     for item in paths:
@@ -81,6 +83,12 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
             errors.append(f"{item}: {exc.strerror or exc}")
     raws = RawBatch(files, task, errors)
     files = raws.files
+    decode_task: TaskState | SubTask = task
+    if preview_options is not None and not raws.raws:
+        early = early_preview(files, preview_options, task.sub(0.0, 0.4))
+        if early is not None:
+            task.publish(early)
+            decode_task = task.sub(0.4, 1.0)
 
     def read_one(path) -> LoadedFrame | str:
         task.check()
@@ -114,7 +122,7 @@ def load_job(paths: Sequence[str | Path], task: TaskState) -> LoadOutput:
         with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-load") as pool:
             results = []
             for i, item in enumerate(pool.map(read_one, files)):
-                task.report((i + 1) / max(1, len(files)), f"Loaded {Path(files[i]).name}")
+                decode_task.report((i + 1) / max(1, len(files)), f"Loaded {Path(files[i]).name}")
                 results.append(item)
     for item in results:
         if isinstance(item, str):
@@ -149,6 +157,36 @@ class FusionOutput:
     preview: bool = False  # a preview-resolution fusion; the full-resolution result follows
 
 
+def early_preview(files: Sequence[Path], options: FusionOptions, task: TaskState | SubTask) -> FusionOutput | None:
+    """The preview fusion of a large JPEG bracket from scaled decodes (1/2-1/8 of a full decode's time),
+    ordered as the bracket will be: a first picture before the full frames are decoded. None when the
+    bracket does not qualify (not all JPEG, fewer than two files, too small for a preview) or a file
+    does not read (the full load reports it)."""
+    from hdrdesk.core.io import check_bracket, order_frames
+    from hdrdesk.core.safe_read import header_size, read_file_bytes
+
+    if len(files) < 2 or any(Path(f).suffix.lower() not in (".jpg", ".jpeg") for f in files):
+        return None
+    t0 = time.perf_counter()
+    try:
+        size = header_size(read_file_bytes(files[0]))
+        if size is None or max(size) < PREVIEW_MIN_RATIO * PREVIEW_LONG:
+            return None
+        with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-peek") as pool:
+            small = list(pool.map(lambda f: read_frame(f, reduce_to=PREVIEW_LONG), files))
+        small = [replace(f, data=downscale(f.data, PREVIEW_LONG)) for f in order_frames(small)]
+        check_bracket(small)
+    except HDRDeskError:
+        return None
+    return _preview_output(small, options, task, t0, [f.path for f in small])
+
+
+def _preview_output(small: Sequence[Frame], options: FusionOptions, task, t0: float, source_paths: list[Path]) -> FusionOutput:
+    """Fuse preview-size frames (aligned at :data:`PREVIEW_ALIGN_SIZE`) into a preview :class:`FusionOutput`."""
+    preview = fuse_frames(harmonise(small), replace(options, align_size=min(options.align_size, PREVIEW_ALIGN_SIZE)), task)
+    return _fusion_output(preview, options, t0, source_paths, task, preview=True)
+
+
 def preview_copy(data: np.ndarray, preview_long: int | None = None) -> np.ndarray | None:
     """``data`` reduced to the preview fusion's size, or None when the frame is too small to get a preview."""
     preview_long = PREVIEW_LONG if preview_long is None else preview_long
@@ -178,8 +216,7 @@ def fusion_job(
         else:
             with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-preview") as pool:  # OpenCV's resize releases the GIL
                 small = list(pool.map(lambda f: replace(f, data=downscale(f.data, preview_long)), frames))
-        preview = fuse_frames(harmonise(small), replace(options, align_size=min(options.align_size, PREVIEW_ALIGN_SIZE)), task.sub(0.0, 0.1))
-        task.publish(_fusion_output(preview, options, t0, source_paths, task, preview=True))
+        task.publish(_preview_output(small, options, task.sub(0.0, 0.1), t0, source_paths))
         start = 0.15
     result = fuse_frames(harmonise(frames), options, task.sub(start, 0.9))
     task.report(0.9, "Preparing the display")

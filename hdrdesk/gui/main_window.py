@@ -21,19 +21,21 @@ from typing import Sequence
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
 
 from hdrdesk.core.fusion import METHODS, FusionOptions, FusionResult
-from hdrdesk.core.io import IMAGE_SUFFIXES, Frame
+from hdrdesk.core.io import Frame
 from hdrdesk.errors import ModelError
 from hdrdesk.export import ExportOptions
 from hdrdesk.gui import actions as action_table
 from hdrdesk.gui import settings as cfg
 from hdrdesk.gui.analysis_controller import AnalysisController
 from hdrdesk.gui.camera_controller import CameraController
+from hdrdesk.gui.early_preview import EarlyPreviews
 from hdrdesk.gui.export_controller import ExportController
 from hdrdesk.gui.jobs import AnchorOutput, FusionOutput, GammaOutput, LoadOutput, fusion_job, load_job
 from hdrdesk.gui.models_controller import ModelsController
+from hdrdesk.gui.open_files import OpenFiles
 from hdrdesk.gui.overlay_controller import OverlayController
 from hdrdesk.gui.panels import METHOD_LABELS, METHOD_NAMES
 from hdrdesk.gui.shoot_controller import ShootController
@@ -46,10 +48,9 @@ from hdrdesk.session import FrameEntry, Session
 log = logging.getLogger("hdrdesk.gui")
 
 FUSE_DELAY_MS = 150  # coalesce quick successive changes into one fusion request
-IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + " " + " ".join(f"*{s.upper()}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 
 
-class MainWindow(WindowLayout, QMainWindow):
+class MainWindow(OpenFiles, WindowLayout, QMainWindow):
     resultReady = Signal(object)
     previewReady = Signal(object)  # a preview-resolution FusionResult is on display; the full one follows
     framesChanged = Signal()
@@ -86,6 +87,7 @@ class MainWindow(WindowLayout, QMainWindow):
         self.models = ModelsController(self)
         self.views = ViewController(self)
         self.camera = CameraController(self)
+        self.early_previews = EarlyPreviews(self)
         self.shoots = ShootController(self)  # a folder of many brackets: the shoot view
         self._build_commands()
         self._connect()
@@ -159,8 +161,8 @@ class MainWindow(WindowLayout, QMainWindow):
         self.viewer.left.connect(lambda: self.overlays.set_hover(None))
         self.loader.result.connect(self._on_loaded)
         self.loader.error.connect(lambda _r, e: self.job_error("Loading", e))
-        self.fusion.result.connect(self._on_fusion_result)
-        self.fusion.partial.connect(lambda rid, out: self._on_fusion_result(rid, out) if getattr(out, "preview", False) else None)
+        self.fusion.result.connect(self.show_fusion_output)
+        self.fusion.partial.connect(lambda rid, out: self.show_fusion_output(rid, out) if getattr(out, "preview", False) else None)
         self.fusion.error.connect(self._on_fusion_error)
         self.fusion.cancelled.connect(self._on_fusion_cancelled)
         self.info_runner.result.connect(self._on_info)
@@ -274,7 +276,8 @@ class MainWindow(WindowLayout, QMainWindow):
             return 0
         first = paths[0]
         cfg.put(self.settings, cfg.LAST_FOLDER, str(first if first.is_dir() else first.parent))
-        rid = self.loader.submit(load_job, paths, label="Loading")
+        # a new bracket's large JPEGs are first fused from scaled decodes (gui/early_preview.py)
+        rid = self.loader.submit(load_job, paths, label="Loading", preview_options=self.fusion_options() if replace else None)
         self._load_modes[rid] = replace
         return rid
 
@@ -282,41 +285,13 @@ class MainWindow(WindowLayout, QMainWindow):
         """Whether load ``rid`` (still running) replaces the bracket; False: it adds frames to it."""
         return self._load_modes.get(rid, True)
 
-    def open_sample(self) -> None:
-        from hdrdesk.paths import sample_bracket_dir
-
-        folder = sample_bracket_dir()
-        if not folder.is_dir():
-            self.notify(f"The sample bracket is missing from this installation ({folder}).")
-            return
-        self.open_paths([folder])
-
-    def _last_folder(self) -> str:
-        folder = cfg.get(self.settings, cfg.LAST_FOLDER)
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
-
-    def open_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open exposures", self._last_folder(), IMAGE_FILTER)
-        if files:
-            self.open_paths(files)
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a bracket folder", self._last_folder())
-        if folder:
-            self.open_paths([folder])
-
-    def add_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add exposures", self._last_folder(), IMAGE_FILTER)
-        if files:
-            self.open_paths(files, replace=False)
-
     def _on_loaded(self, rid: int, out: LoadOutput) -> None:
-        replace = self._load_modes.pop(rid, True)
+        replace, early = self._load_modes.pop(rid, True), self.early_previews.take(rid)
         for msg in out.errors:
             self.notify(msg)
         if out.frames:
-            if replace:
-                self._clear_result()
+            if replace and early is None:
+                self.clear_result()
             entries = [FrameEntry(lf.frame, lf.thumb, lf.mean_luma, reduced=lf.reduced) for lf in out.frames]
             for msg in self.session.add_frames(entries, replace_bracket=replace):
                 self.notify(msg, "warning")
@@ -324,12 +299,14 @@ class MainWindow(WindowLayout, QMainWindow):
             self.show_status(f"Loaded {n} exposure{'s' if n != 1 else ''}")
         elif not out.errors:
             self.notify("No images found there.", "warning")
+        if early is not None:  # kept only if the bracket now is what it shows
+            self.early_previews.settle(early)
         self.loadFinished.emit()
 
     # ====================================================== bracket editing
     def close_bracket(self) -> None:
         self.cancel()
-        self._clear_result()
+        self.clear_result()
         self.session.clear()
 
     def remove_frames(self, uids: Sequence[int]) -> None:
@@ -400,7 +377,8 @@ class MainWindow(WindowLayout, QMainWindow):
         if self._output is None:
             self.viewer.main.placeholder = "Fusing…"
             self.viewer.main.viewport().update()
-        return self.fusion.submit(fusion_job, frames, self.fusion_options(), label="Fusing", reduced=self.session.bracket.reduced())
+        return self.fusion.submit(fusion_job, frames, self.fusion_options(), label="Fusing", reduced=self.session.bracket.reduced(),
+                                  preview_long=self.early_previews.preview_long(frames))
 
     def fuse_with_model(self, model, label: str = "Fusing") -> int:
         """Fuse the bracket once with an in-memory network (e.g. a refined copy); the model choice stays as it is."""
@@ -415,7 +393,8 @@ class MainWindow(WindowLayout, QMainWindow):
         for r in (self.loader, self.fusion, self.exports.runner):
             r.cancel()
 
-    def _on_fusion_result(self, _rid: int, out: FusionOutput) -> None:
+    def show_fusion_output(self, _rid: int, out: FusionOutput) -> None:
+        """Put a fusion's output (a preview or the full result) on display."""
         res = out.result
         self._output = out
         self.overlays.new_result(out)
@@ -469,7 +448,8 @@ class MainWindow(WindowLayout, QMainWindow):
             self.viewer.main.viewport().update()
         self.fusionCancelled.emit()
 
-    def _clear_result(self) -> None:
+    def clear_result(self) -> None:
+        """Forget the result on display (a new bracket comes, or the one shown went)."""
         self.fusion.cancel()
         self.overlays.clear()
         self.analysis.clear()

@@ -117,7 +117,7 @@ class ShootController(QObject):
 
     def open_dialog(self) -> None:
         """File > Open Shoot: a folder of camera files, shown in the shoot view whatever it holds."""
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a shoot (a folder of camera files)", self.window._last_folder())
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a shoot (a folder of camera files)", self.window.last_folder())
         if folder:
             self.open_folder(folder)
 

@@ -129,3 +129,47 @@ def test_the_preview_starts_from_the_copies_made_while_loading(qtbot, window, tm
     wrong = [m[:20] for m in marked]
     jobs.fusion_job(frames, FusionOptions(method="mertens", align=False), TaskState(on_partial=published.append), preview_long=45, reduced=wrong)
     assert published[0].result.frames[0].data.shape == (30, 45, 3) and not np.array_equal(published[0].result.frames[0].data, marked[0])
+
+
+def _events(window):
+    seen = []
+    window.previewReady.connect(lambda _r: seen.append(("preview", len(window.session.bracket))))
+    window.loadFinished.connect(lambda: seen.append(("loaded", len(window.session.bracket))))
+    window.resultReady.connect(lambda _r: seen.append(("result", len(window.session.bracket))))
+    return seen
+
+
+def test_a_large_jpeg_bracket_shows_its_preview_before_the_frames_are_decoded(qtbot, window, tmp_path, monkeypatch):
+    """The loader fuses scaled JPEG decodes first: the picture is up while the bracket is still empty, it stays
+    up when the frames arrive, and the full fusion does not make a second preview."""
+    monkeypatch.setattr(jobs, "PREVIEW_LONG", 40)
+    paths = write_bracket(tmp_path / "jpeg", h=64, w=128, names=("b_mid.jpg", "a_bright.jpg", "c_dark.jpg"))
+    seen = _events(window)
+    with qtbot.waitSignal(window.resultReady, timeout=60000):
+        window.open_paths(paths)
+    assert seen == [("preview", 0), ("loaded", 3), ("result", 3)]
+    assert window.result().image.shape == (64, 128, 3)
+
+
+def test_a_png_bracket_gets_its_preview_after_loading_and_a_failed_load_takes_an_early_preview_down(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "PREVIEW_LONG", 40)
+    seen = _events(window)
+    with qtbot.waitSignal(window.resultReady, timeout=60000):
+        window.open_paths(write_bracket(tmp_path / "png", h=64, w=128))  # PNG: no scaled decode
+    assert seen == [("loaded", 3), ("preview", 3), ("result", 3)]
+    # a JPEG bracket whose full decode fails after its preview: the preview goes, the old bracket stays
+    paths = write_bracket(tmp_path / "jpeg", h=64, w=128, names=("b_mid.jpg", "a_bright.jpg", "c_dark.jpg"))
+    real = jobs.read_frame
+
+    def fail_full(path, *args, reduce_to=0, **kw):
+        if not reduce_to and path.name == "c_dark.jpg":
+            raise jobs.InputError(f"{path}: could not be read")
+        return real(path, *args, reduce_to=reduce_to, **kw)
+
+    monkeypatch.setattr(jobs, "read_frame", fail_full)
+    seen.clear()
+    with qtbot.waitSignal(window.resultReady, timeout=60000):
+        window.open_paths(paths)
+    # the early preview showed three frames; two loaded, so it went and those two were fused (with their own preview)
+    assert seen == [("preview", 3), ("loaded", 2), ("preview", 2), ("result", 2)]
+    assert len(window.result().frames) == 2 and len(window.session.result.frames) == 2
