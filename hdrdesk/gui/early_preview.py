@@ -34,12 +34,14 @@ class EarlyPreviews(QObject):
         if isinstance(value, FusionOutput) and self.w.load_replaces(rid):
             self.w.clear_result()
             self._shown = (rid, value)
+            self.w.show_welcome(False)  # a first bracket: the picture replaces the welcome page at once
             self.w.show_fusion_output(rid, value)
 
     def _drop(self, rid: int) -> None:
         if self._shown is not None and self._shown[0] == rid:
             self._shown = None
             self.w.clear_result()
+            self.w.show_welcome(len(self.w.bracket) == 0)
             self.w.viewer.main.placeholder = ""
             self.w.viewer.main.viewport().update()
 

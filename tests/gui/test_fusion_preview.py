@@ -134,6 +134,7 @@ def test_the_preview_starts_from_the_copies_made_while_loading(qtbot, window, tm
 def _events(window):
     seen = []
     window.previewReady.connect(lambda _r: seen.append(("preview", len(window.session.bracket))))
+    window.previewReady.connect(lambda _r: seen.append(("visible", window.stack.currentWidget() is not window.welcome)))
     window.loadFinished.connect(lambda: seen.append(("loaded", len(window.session.bracket))))
     window.resultReady.connect(lambda _r: seen.append(("result", len(window.session.bracket))))
     return seen
@@ -147,7 +148,7 @@ def test_a_large_jpeg_bracket_shows_its_preview_before_the_frames_are_decoded(qt
     seen = _events(window)
     with qtbot.waitSignal(window.resultReady, timeout=60000):
         window.open_paths(paths)
-    assert seen == [("preview", 0), ("loaded", 3), ("result", 3)]
+    assert seen == [("preview", 0), ("visible", True), ("loaded", 3), ("result", 3)]  # over the welcome page
     assert window.result().image.shape == (64, 128, 3)
 
 
@@ -156,7 +157,7 @@ def test_a_png_bracket_gets_its_preview_after_loading_and_a_failed_load_takes_an
     seen = _events(window)
     with qtbot.waitSignal(window.resultReady, timeout=60000):
         window.open_paths(write_bracket(tmp_path / "png", h=64, w=128))  # PNG: no scaled decode
-    assert seen == [("loaded", 3), ("preview", 3), ("result", 3)]
+    assert seen == [("loaded", 3), ("preview", 3), ("visible", True), ("result", 3)]
     # a JPEG bracket whose full decode fails after its preview: the preview goes, the old bracket stays
     paths = write_bracket(tmp_path / "jpeg", h=64, w=128, names=("b_mid.jpg", "a_bright.jpg", "c_dark.jpg"))
     real = jobs.read_frame
@@ -171,5 +172,5 @@ def test_a_png_bracket_gets_its_preview_after_loading_and_a_failed_load_takes_an
     with qtbot.waitSignal(window.resultReady, timeout=60000):
         window.open_paths(paths)
     # the early preview showed three frames; two loaded, so it went and those two were fused (with their own preview)
-    assert seen == [("preview", 3), ("loaded", 2), ("preview", 2), ("result", 2)]
+    assert seen == [("preview", 3), ("visible", True), ("loaded", 2), ("preview", 2), ("visible", True), ("result", 2)]
     assert len(window.result().frames) == 2 and len(window.session.result.frames) == 2
