@@ -104,30 +104,21 @@ class OverlayController(QObject):
         k = self.w.session.view.current
         res = out.result
         w, h = res.image.shape[1], res.image.shape[0]
-        if kind == "weights":
-            if res.weights is None:
-                self.w.viewer.set_overlay(None)
-                return
-            key = ("weights", id(out), k, cmap)
-            self._key = key
-            if key in self._cache:
-                self._show(key)
-            else:
-                self.runner.submit(overlay_job, res.weights[k], cmap, (w, h), label="Overlay")
-        elif kind == "motion":
-            if res.motion_masks is None:
-                self.w.viewer.set_overlay(None)
-                return
-            key = ("motion", id(out), k, cmap)
-            self._key = key
-            if res.reference == k:
-                self.w.show_status(f"Exposure {k + 1} is the deghosting reference: nothing of it is replaced")
-            if key in self._cache:
-                self._show(key)
-            else:
-                self.runner.submit(mask_overlay_job, res.motion_masks[k], cmap, (w, h), label="Overlay")
-        else:
+        if kind not in ("weights", "motion"):
             self.request_gamma(dragging=False, recolour_only=True)
+            return
+        maps, job = (res.weights, overlay_job) if kind == "weights" else (res.motion_masks, mask_overlay_job)
+        if maps is None:
+            self.w.viewer.set_overlay(None)
+            return
+        key = (kind, id(out), k, cmap)
+        self._key = key
+        if kind == "motion" and res.reference == k:
+            self.w.show_status(f"Exposure {k + 1} is the deghosting reference: nothing of it is replaced")
+        if key in self._cache:
+            self._show(key)
+        else:
+            self.runner.submit(job, maps[k], cmap, (w, h), label="Overlay")
 
     def _show(self, key: tuple) -> None:
         self.w.viewer.set_overlay(self._cache.get(key), self.w.overlay_panel.opacity_value())
