@@ -58,6 +58,13 @@ def _heading(text: str) -> QLabel:
     return lab
 
 
+def _select_data(combo, data) -> None:
+    """Select the item of ``combo`` that carries ``data`` (none does: the selection stays)."""
+    i = combo.findData(data)
+    if i >= 0:
+        combo.setCurrentIndex(i)
+
+
 def _form() -> QFormLayout:
     f = QFormLayout()
     f.setContentsMargins(0, 0, 0, 0)
@@ -197,18 +204,14 @@ class FusionPanel(QWidget):
         return self.method.currentData()
 
     def set_method(self, method: str) -> None:
-        i = self.method.findData(method)
-        if i >= 0:
-            self.method.setCurrentIndex(i)
+        _select_data(self.method, method)
 
     def deghost_value(self) -> str:
         return self.deghost.currentData()
 
     def set_deghost(self, level: str) -> None:
         """Select a deghosting level (an unknown one keeps the current level)."""
-        i = self.deghost.findData(level)
-        if i >= 0:
-            self.deghost.setCurrentIndex(i)
+        _select_data(self.deghost, level)
 
     def model_path(self) -> Path | None:
         data = self.model.currentData()
@@ -397,9 +400,7 @@ class OverlayPanel(QWidget):
         return self.kind.currentData()
 
     def set_kind(self, kind: str) -> None:
-        i = self.kind.findData(kind)
-        if i >= 0:
-            self.kind.setCurrentIndex(i)
+        _select_data(self.kind, kind)
 
     def exposure_index(self) -> int:
         return self.exposure.currentIndex()
@@ -434,9 +435,7 @@ class OverlayPanel(QWidget):
         return GammaParams.for_window(self.variant.currentData(), w, self.alpha.value() / 100.0)
 
     def set_gamma_params(self, params: GammaParams) -> None:
-        i = self.variant.findData(params.variant)
-        if i >= 0:
-            self.variant.setCurrentIndex(i)
+        _select_data(self.variant, params.variant)
         self.window.setValue((params.window - 1) // 2)
         self.alpha.setValue(round(params.alpha * 100))
 
