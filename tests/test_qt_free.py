@@ -6,12 +6,10 @@ Each check runs in a fresh interpreter, so modules imported by other tests do no
 
 from __future__ import annotations
 
-import json
 import pkgutil
-import subprocess
-import sys
 
 import pytest
+from importcheck import imports_in_fresh_interpreter
 
 QT_MODULES = ("PySide6", "shiboken6")
 
@@ -30,25 +28,6 @@ def _training_modules() -> list[str]:
     return sorted(f"hdrdesk.training.{m.name}" for m in pkgutil.iter_modules(hdrdesk.training.__path__))
 
 
-def _imports_in_fresh_interpreter(modules: list[str], extra: str = "") -> dict:
-    code = (
-        "import importlib, json, sys\n"
-        f"mods = {modules!r}\n"
-        "failed = {}\n"
-        "for m in mods:\n"
-        "    try:\n"
-        "        importlib.import_module(m)\n"
-        "    except Exception as exc:\n"
-        "        failed[m] = f'{type(exc).__name__}: {exc}'\n"
-        f"{extra}"
-        f"qt = sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r})\n"
-        "print(json.dumps({'qt': qt, 'failed': failed}))\n"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
 def test_core_cli_batch_evaluate_do_not_import_qt():
     mods = _core_modules() + [
         "hdrdesk.cli", "hdrdesk.batch", "hdrdesk.evaluate", "hdrdesk.tasks", "hdrdesk.errors", "hdrdesk.paths",
@@ -56,16 +35,16 @@ def test_core_cli_batch_evaluate_do_not_import_qt():
     ]
     assert "hdrdesk.core.fusion" in mods and "hdrdesk.core.io" in mods
     # the parser with every subcommand registered (training's hook included)
-    res = _imports_in_fresh_interpreter(mods, extra="from hdrdesk.cli import build_parser\nbuild_parser()\n")
+    res = imports_in_fresh_interpreter(mods, QT_MODULES, extra="from hdrdesk.cli import build_parser\nbuild_parser()\n")
     assert res["failed"] == {}
-    assert res["qt"] == [], res["qt"]
+    assert res["loaded"] == [], res["loaded"]
 
 
 def test_training_does_not_import_qt():
     mods = _training_modules()
     if not mods:
         pytest.skip("hdrdesk.training not present")
-    res = _imports_in_fresh_interpreter(mods)
-    assert res["qt"] == [], res["qt"]
+    res = imports_in_fresh_interpreter(mods, QT_MODULES)
+    assert res["loaded"] == [], res["loaded"]
     # a module that cannot import here is someone else's problem, but not because of Qt
     assert not any("PySide6" in v or "shiboken6" in v for v in res["failed"].values()), res["failed"]

@@ -114,15 +114,7 @@ def test_thumbnails_are_small_and_upright(tmp_path):
 
 
 def test_plan_and_thumbs_are_qt_free():
-    import json
-    import subprocess
-    import sys
+    from importcheck import imports_in_fresh_interpreter
 
-    code = (
-        "import json, sys\n"
-        "import hdrdesk.shoot.plan, hdrdesk.shoot.thumbs\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'torch')))))\n"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+    res = imports_in_fresh_interpreter(["hdrdesk.shoot.plan", "hdrdesk.shoot.thumbs"], ("PySide6", "shiboken6", "torch"))
+    assert res == {"loaded": [], "failed": {}}
