@@ -25,7 +25,6 @@ from hdrdesk.core.safe_read import (  # noqa: F401  (MAX_PIXELS re-exported)
     MAX_PIXELS,
     check_input_file,
     check_header_size,
-    header_size,
     decode_image,
     float_samples_to_uint16,
     read_file_bytes,
@@ -71,8 +70,8 @@ def read_frame(
         raise InputError(f"{path}: JPEG file is truncated (no end-of-image marker after the image data)")
     if _is_truncated_png(buf):
         raise InputError(f"{path}: PNG file is truncated (no end chunk)")
-    check_header_size(path, buf)  # before decoding: decompression-bomb headers
-    data = decode_image(path, buf, _reduced_flags(buf, reduce_to))  # one-line error; decoder chatter kept off stderr
+    size = check_header_size(path, buf)  # before decoding: decompression-bomb headers
+    data = decode_image(path, buf, _reduced_flags(buf, size, reduce_to))  # one-line error; decoder chatter kept off stderr
     if data.dtype not in (np.uint8, np.uint16):
         if data.dtype == np.float32 or data.dtype == np.float64:
             data = float_samples_to_uint16(path, data)
@@ -141,12 +140,10 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _reduced_flags(buf: np.ndarray, reduce_to: int) -> int | None:
-    """imdecode flags for a scaled JPEG decode whose long side stays >= ``reduce_to`` (None: decode whole)."""
-    if reduce_to <= 0 or bytes(buf[:2]) != b"\xff\xd8":
-        return None
-    size = header_size(buf)
-    if size is None:
+def _reduced_flags(buf: np.ndarray, size: tuple[int, int] | None, reduce_to: int) -> int | None:
+    """imdecode flags for a scaled JPEG decode whose long side (``size`` from the header) stays >= ``reduce_to``
+    (None: decode whole)."""
+    if reduce_to <= 0 or size is None or bytes(buf[:2]) != b"\xff\xd8":
         return None
     for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
         if max(size) // factor >= reduce_to:

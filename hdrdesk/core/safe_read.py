@@ -188,16 +188,18 @@ def _tiff_size(buf: np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-def check_header_size(path: str | os.PathLike, buf: np.ndarray, max_pixels: int = MAX_PIXELS) -> None:
-    """Refuse an image whose header claims more than ``max_pixels`` (or no pixels) before decoding it."""
+def check_header_size(path: str | os.PathLike, buf: np.ndarray, max_pixels: int = MAX_PIXELS) -> tuple[int, int] | None:
+    """Refuse an image whose header claims more than ``max_pixels`` (or no pixels) before decoding it.
+    Returns the header's (width, height), None where the format's header is not parsed."""
     size = header_size(buf)
     if size is None:
-        return
+        return None
     w, h = size
     if w == 0 or h == 0:
         raise InputError(f"{path}: image has no pixels ({w}x{h} in its header)")
     if w * h > max_pixels:
         raise InputError(f"{path}: {w}x{h} is too large ({w * h / 1e6:.0f} MP; at most {max_pixels / 1e6:.0f} MP)")
+    return size
 
 
 # ------------------------------------------------------------------ decoder noise
