@@ -21,7 +21,8 @@ from PySide6.QtGui import QImage
 from hdrdesk.core.color import luma
 from hdrdesk.core.fusion import FusionOptions, FusionResult, fuse_frames
 from hdrdesk.core.gamma import GammaParams, gamma_maps_np
-from hdrdesk.core.io import Frame, expand_inputs, harmonise, read_frame, to_float_rgb
+from hdrdesk.core.io import Frame, check_bracket, expand_inputs, harmonise, order_frames, read_frame, to_float_rgb
+from hdrdesk.core.safe_read import header_size, read_file_bytes
 from hdrdesk.errors import Cancelled, HDRDeskError, InputError
 from hdrdesk.export import ExportOptions, export_result
 from hdrdesk.gui.imaging import (
@@ -141,6 +142,13 @@ PREVIEW_ALIGN_SIZE = 512  # its alignment registers copies this large (a second 
 PREVIEW_MIN_RATIO = 1.5  # a preview only for brackets at least this much larger than it
 
 
+def gets_preview(size: tuple[int, ...], preview_long: int | None = None) -> bool:
+    """Whether a bracket whose frames are ``size`` (any order of width and height) is first fused at
+    ``preview_long`` (None: :data:`PREVIEW_LONG`; 0: never)."""
+    preview_long = PREVIEW_LONG if preview_long is None else preview_long
+    return bool(preview_long) and max(size) >= PREVIEW_MIN_RATIO * preview_long
+
+
 @dataclass
 class FusionOutput:
     """A fusion result with everything the window shows of it."""
@@ -162,15 +170,12 @@ def early_preview(files: Sequence[Path], options: FusionOptions, task: TaskState
     ordered as the bracket will be: a first picture before the full frames are decoded. None when the
     bracket does not qualify (not all JPEG, fewer than two files, too small for a preview) or a file
     does not read (the full load reports it)."""
-    from hdrdesk.core.io import check_bracket, order_frames
-    from hdrdesk.core.safe_read import header_size, read_file_bytes
-
     if len(files) < 2 or any(Path(f).suffix.lower() not in (".jpg", ".jpeg") for f in files):
         return None
     t0 = time.perf_counter()
     try:
         size = header_size(read_file_bytes(files[0]))
-        if size is None or max(size) < PREVIEW_MIN_RATIO * PREVIEW_LONG:
+        if size is None or not gets_preview(size):
             return None
         with ThreadPoolExecutor(2, thread_name_prefix="hdrdesk-peek") as pool:
             small = list(pool.map(lambda f: read_frame(f, reduce_to=PREVIEW_LONG), files))
@@ -189,10 +194,9 @@ def _preview_output(small: Sequence[Frame], options: FusionOptions, task, t0: fl
 
 def preview_copy(data: np.ndarray, preview_long: int | None = None) -> np.ndarray | None:
     """``data`` reduced to the preview fusion's size, or None when the frame is too small to get a preview."""
-    preview_long = PREVIEW_LONG if preview_long is None else preview_long
-    if not preview_long or max(data.shape[:2]) < PREVIEW_MIN_RATIO * preview_long:
+    if not gets_preview(data.shape[:2], preview_long):
         return None
-    return downscale(data, preview_long)
+    return downscale(data, PREVIEW_LONG if preview_long is None else preview_long)
 
 
 def fusion_job(
@@ -209,7 +213,7 @@ def fusion_job(
     source_paths = [f.path for f in frames]
     h, w = frames[0].data.shape[:2]
     start = 0.0
-    if preview_long and max(h, w) >= PREVIEW_MIN_RATIO * preview_long:
+    if gets_preview((h, w), preview_long):
         expected = fit_size(w, h, preview_long)[::-1]
         if reduced is not None and len(reduced) == len(frames) and all(r is not None and r.shape[:2] == expected for r in reduced):
             small = [replace(f, data=r) for f, r in zip(frames, reduced)]
