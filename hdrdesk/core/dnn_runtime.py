@@ -166,8 +166,10 @@ def export_onnx(model_path: Path, out_dir: Path | None = None) -> tuple[Path, Pa
 
         def __init__(self, block, up_channels: int = 0) -> None:
             super().__init__()
-            self.conv1, self.conv2 = block.conv1, block.conv2
-            if up_channels:  # decoder: conv1 reads [up, skip]
+            self.conv2 = block.conv2
+            if not up_channels:  # encoder: conv1 as it is
+                self.conv1 = block.conv1
+            else:  # decoder: conv1 reads [up, skip]
                 w1, b1 = block.conv1.weight.detach(), block.conv1.bias.detach()
                 self.conv_up = nn.Conv2d(up_channels, w1.shape[0], 3, padding=1)
                 self.conv_skip = nn.Conv2d(w1.shape[1] - up_channels, w1.shape[0], 3, padding=1, bias=False)
