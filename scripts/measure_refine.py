@@ -25,7 +25,7 @@ from hdrdesk.core.io import read_frame
 from hdrdesk.evaluate import score_fusion
 from hdrdesk.training.data import discover_scenes, read_scene_list
 from hdrdesk.training.finetune import refine_bracket
-from hdrdesk.training.refine import refine_logits
+from hdrdesk.training.refine import COPY_PIXELS, GRID, LR, refine_logits
 
 
 def full_score(frames, model) -> float:
@@ -44,7 +44,9 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="also score at full resolution, as hdrdesk eval")
     ap.add_argument("--only", default="", help="comma-separated scene names (default: all of --scenes)")
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON lines here")
-    ap.add_argument("--side", type=int, default=256, help="v2: short side of the copy optimised and scored on")
+    ap.add_argument("--copy-pixels", type=float, default=COPY_PIXELS, help="v2: pixels a frame of the copy optimised and scored on")
+    ap.add_argument("--lr", type=float, default=LR, help="v2: Adam step size")
+    ap.add_argument("--grid", type=int, default=GRID, help="v2: residual cells along the short side")
     ap.add_argument("--maps", default="0,1", help="v2: logit maps refined (0 detail, 1 base)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
@@ -61,7 +63,7 @@ def main() -> int:
         frames = [read_frame(f, colour_manage=False) for f in files]  # as stored, like `hdrdesk eval`
         t0 = time.perf_counter()
         if is_spd_model(model):
-            out = refine_logits(model, [f.data for f in frames], seconds=args.seconds, opt_side=args.side,
+            out = refine_logits(model, [f.data for f in frames], seconds=args.seconds, copy_pixels=args.copy_pixels, lr=args.lr, grid=args.grid,
                                 maps=tuple(int(m) for m in args.maps.split(",")))
         else:
             out = refine_bracket(model, [f.rgb_float() for f in frames], steps=args.steps, seconds=args.seconds)

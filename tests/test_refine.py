@@ -138,3 +138,13 @@ def test_metric_exposures_of_long_brackets():
     assert metric_exposures(5) == [0, 1, 2, 3, 4]
     idx = metric_exposures(30)
     assert idx[0] == 0 and idx[-1] == 29 and len(idx) == 7 and idx == sorted(set(idx))
+
+
+def test_the_copy_is_the_bracket_itself_up_to_a_megapixel():
+    from hdrdesk.training.refine import copy_side_for
+
+    assert copy_side_for(3, 800, 1200) == 800  # a validation-sized bracket is refined as it is
+    side = copy_side_for(3, 4000, 6000)  # a 24 MP photo: a copy of about 1 MP
+    assert abs(side * side * 1.5 - 1.0e6) < 0.02e6
+    assert copy_side_for(30, 4000, 6000) < copy_side_for(9, 4000, 6000) <= side  # long brackets: smaller
+    assert copy_side_for(2, 50, 60) == 50

@@ -7,16 +7,16 @@ Refine keeps the network as it is and learns, for this one bracket, a small addi
 side), upsampled bilinearly to the logits' size. Adam maximises the bracket's MEF-SSIM
 (differentiable, :func:`hdrdesk.core.mefssim.mef_ssim_torch`) of the torch twin of the
 decomposition (:func:`hdrdesk.core.spd.spd_fuse`, its input-only parts computed once:
-:mod:`hdrdesk.training.refine_ops`) on a reduced copy of the bracket (short side 256, the
-network's working size, so the network runs once; for long brackets the metric compares
-with 7 evenly spaced exposures), plus the training objective's small logit penalty, until
-the time budget is spent.
+:mod:`hdrdesk.training.refine_ops`), plus the training objective's small logit penalty, until
+the time budget is spent. It works on the bracket itself up to 1 MP a frame (a smaller copy
+above, smaller again for long brackets, whose metric compares with 7 evenly spaced exposures):
+a residual found on a much smaller copy carries over to the picture only in part.
 
 The guard: the refined fusion is scored by the app's own fusion path (numpy/OpenCV
 decomposition, 8-bit result, MEF-SSIM of all exposures as ``hdrdesk eval`` computes it) on
 the same copy, against the network alone; a residual that does not raise that score is
 dropped. The whole refinement, scoring included, stays within ``seconds``: the optimisation
-gets what the two scores leave, and the copy is smaller for brackets of more than 9 frames.
+gets what the two scores leave.
 
 A residual applies at any resolution: :class:`ResidualLogits` wraps the network so that
 every fusion path (preview, export, CLI) adds it to the logits; a zero residual gives the
@@ -39,10 +39,10 @@ from torch import nn
 from hdrdesk.errors import InputError
 from hdrdesk.tasks import TaskState, null_task
 
-GRID = 12  # residual cells along the short side (the long side in proportion)
-OPT_SIDE = 256  # short side of the copy the residual is optimised and the guard scores on (the network's working size)
+GRID = 48  # residual cells along the short side (the long side in proportion)
+COPY_PIXELS = 1.0e6  # the copy optimised and scored on: the bracket itself up to this many pixels a frame
 SCORE_CAP_FRAMES = 9  # longer brackets are scored on a smaller copy (see score_side_for)
-LR = 0.05
+LR = 0.3
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
 LOGIT_PENALTY = 1e-3  # the training objective's (SPDObjective.w_logit)
@@ -117,7 +117,7 @@ def _float_rgb(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float32)
 
 
-def score_side_for(k: int, h: int, w: int, side: int = OPT_SIDE) -> int:
+def score_side_for(k: int, h: int, w: int, side: int) -> int:
     """Short side of the scoring copy: ``side``, smaller for long brackets. MEF-SSIM's cost grows with
     the pixels times its moments, ``K + K(K+1)/2`` (every pair of exposures): capped at what a 3:2
     bracket of ``SCORE_CAP_FRAMES`` frames costs at ``side``, so that a 30-frame bracket stays in budget."""
@@ -160,12 +160,20 @@ def metric_exposures(k: int, most: int = METRIC_EXPOSURES) -> list[int]:
     return sorted({round(i * (k - 1) / (most - 1)) for i in range(most)})
 
 
+def copy_side_for(k: int, h: int, w: int, pixels: float = COPY_PIXELS) -> int:
+    """Short side of the copy the residual is optimised and the guard scores on: the bracket as it
+    is up to ``pixels`` a frame (the metric then sees what the user gets), smaller above, and
+    smaller again for long brackets (:func:`score_side_for`)."""
+    short, long_ = min(h, w), max(h, w)
+    return score_side_for(k, h, w, min(short, max(MIN_SIDE, int(math.sqrt(pixels * short / long_)))))
+
+
 def refine_logits(
     model: nn.Module,
     frames: Sequence[np.ndarray],
     seconds: float = 8.0,
     grid: int = GRID,
-    opt_side: int = OPT_SIDE,
+    copy_pixels: float = COPY_PIXELS,
     lr: float = LR,
     max_steps: int = 10_000,
     task: TaskState | None = None,
@@ -197,9 +205,11 @@ def refine_logits(
         raise InputError(f"the bracket is too small to refine on (at least {MIN_SIDE} pixels a side)")
     task.check()
 
-    # The guard's copy (8-bit, as `hdrdesk eval` scores) is also the optimisation's: at the network's
-    # working size the network sees it as it sees the full frames, and runs once.
-    side = score_side_for(k, h, w, opt_side)
+    # The guard's copy (8-bit, as `hdrdesk eval` scores) is also the optimisation's. A residual
+    # optimised on a much smaller copy than the picture carries over only in part (the picture's
+    # decomposition has more scales, the metric sees finer structure), so the copy is as large as
+    # the budget allows; the network runs once, on it.
+    side = copy_side_for(k, h, w, copy_pixels)
     images = [to_uint(_resize_short(_float_rgb(f), side), 8) for f in frames]
     gray = np.stack([rgb_to_gray_matlab(x) for x in images])
 
