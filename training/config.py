@@ -38,6 +38,9 @@ class TrainConfig:
     extra_levels: int = -1  # spd: decomposition scales beyond FMMEF's rule (-1: the starting model's)
     w_logit: float = 1e-3  # spd: keeps the logits near zero (FMMEF's rule) where nothing is gained
     w_hinge: float = 0.0  # spd: extra weight where the network scores below its zero-logit rule on a bracket
+    distill: str = ""  # spd: a folder of per-bracket refined logits (scripts/distill_targets.py) to train towards instead
+    distill_cell: int = 1  # distill: compare logits in blocks of this many pixels (of the network's working size)
+    w_keep: float = 1.0  # distill: keeps the logits on each bracket's darkest/brightest pair where the starting model put them
     widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
     init: str = "scratch"  # scratch | default | PATH
     # optimisation

@@ -7,6 +7,7 @@ DistributedDataParallel (gloo on CPU, NCCL on GPUs) with no code changes.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -31,6 +32,7 @@ from hdrdesk.errors import Cancelled, HDRDeskError, InputError, ModelError, Outp
 from hdrdesk.tasks import TaskState, null_task
 from hdrdesk.training.config import TrainConfig
 from hdrdesk.training.data import CropSampler, DataReport, WholeSceneSampler, discover_scenes, load_scenes, read_scene_list
+from hdrdesk.training.distill import DistillObjective, DistillSampler, load_targets
 from hdrdesk.training.objective import Objective, SPDObjective
 
 EventCallback = Callable[[dict], None]
@@ -200,9 +202,12 @@ def check_config(cfg: TrainConfig) -> None:
          "whole_size must be two sizes of at least 16", cfg.whole_size)
     need(cfg.fusion in ("pyramid", "spd"), "fusion must be pyramid or spd", cfg.fusion)
     need(is_int(cfg.net_working_size) and cfg.net_working_size >= 16, "net_working_size must be at least 16", cfg.net_working_size)
-    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit", "w_hinge"):
+    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit", "w_hinge", "w_keep"):
         v = getattr(cfg, name)
         need(is_num(v) and v >= 0, f"{name} must be a number >= 0", v)
+    need(is_int(cfg.distill_cell) and cfg.distill_cell >= 1, "distill_cell must be a whole number of at least 1", cfg.distill_cell)
+    need(isinstance(cfg.distill, str) and (not cfg.distill or Path(cfg.distill).is_dir()),
+         "distill must name a folder of distillation targets (scripts/distill_targets.py)", cfg.distill)
 
 
 def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
@@ -251,7 +256,7 @@ def remove_empty_folders(created: list[Path]) -> None:
             break
 
 
-LOG_FIELDS = ["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "hinge", "val_pair", "val_seq", "val_mean"]
+LOG_FIELDS = ["step", "loss", "lr", "k", "wssim", "mefssim", "luminance", "clipping", "logit", "hinge", "distill", "keep", "val_pair", "val_seq", "val_mean"]
 
 
 def append_log(log_csv: Path, row: dict) -> None:
@@ -357,9 +362,12 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
     emit({"type": "data", "train": [s.name for s in train_sc], "val": [s.name for s in val_sc], "report": report.summary()})
-    sampler_cls = WholeSceneSampler if cfg.fusion == "spd" else CropSampler
-    sampler = sampler_cls(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
-                          whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
+    if cfg.distill:
+        sampler = DistillSampler(load_targets(cfg.distill, exclude={s.name for s in val_sc}), cfg.seed + 1000 * rank)
+    else:
+        sampler_cls = WholeSceneSampler if cfg.fusion == "spd" else CropSampler
+        sampler = sampler_cls(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
+                              whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
     model.train()
@@ -381,7 +389,9 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     gamma = GammaParams.for_window(cfg.gamma, cfg.gamma_window, cfg.gamma_alpha)
-    if model.config.fusion == "spd":
+    if cfg.distill:
+        objective = DistillObjective(copy.deepcopy(model), cfg.w_keep, cfg.distill_cell)
+    elif model.config.fusion == "spd":
         objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size, cfg.w_hinge)
     else:
         objective = Objective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
