@@ -151,7 +151,8 @@ class RefineDialog(QDialog):
         row.addWidget(self.again_button)
         row.addWidget(self.close_button)
         self.note = QLabel(
-            "For a few seconds the fusion adapts to this bracket alone (unsupervised; MEF-SSIM on a reduced copy). "
+            f"For up to {self.seconds:g} seconds the fusion adapts to this bracket alone (unsupervised; MEF-SSIM of the bracket, or of a "
+            "copy of about 1 megapixel for larger photos). "
             "Your stored model is not changed."
         )
         self.note.setProperty("dim", True)
