@@ -34,6 +34,21 @@ def full_score(frames, model) -> float:
     return float(score_fusion(frames, finish_fusion(prepare_fusion(frames, opts), model=model).image))
 
 
+def time_large_brackets(model, counts: list[int], seconds: float) -> None:
+    """Wall time of Refine on synthetic 24 MP brackets of ``counts`` frames (budget check, not quality)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    base = cv2.resize(rng.integers(0, 255, (400, 600, 3), dtype=np.uint8), (6000, 4000), interpolation=cv2.INTER_CUBIC)
+    for k in counts:
+        frames = [np.clip(base.astype(np.int16) + int(e), 0, 255).astype(np.uint8) for e in np.linspace(-120, 120, k)]
+        t0 = time.perf_counter()
+        out = refine_logits(model, frames, seconds=seconds)
+        print(json.dumps({"frames": k, "megapixels": 24, "wall": round(time.perf_counter() - t0, 2), "steps": out.steps,
+                          "copy_side": out.score_side, "kept": out.kept, "timings": {k: round(v, 2) for k, v in out.timings.items()}}), flush=True)
+        del frames
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
@@ -48,6 +63,7 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=LR, help="v2: Adam step size")
     ap.add_argument("--grid", type=int, default=GRID, help="v2: residual cells along the short side")
     ap.add_argument("--maps", default="0,1", help="v2: logit maps refined (0 detail, 1 base)")
+    ap.add_argument("--large", default="", help="instead: time synthetic 24 MP brackets of these frame counts, e.g. 3,9,16,30")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
     if args.threads:
@@ -55,6 +71,9 @@ def main() -> int:
 
         torch.set_num_threads(args.threads)
     model, _, _ = get_model(torch_only=True)
+    if args.large:
+        time_large_brackets(model, [int(k) for k in args.large.split(",")], args.seconds)
+        return 0
     only = args.only.split(",") if args.only else read_scene_list(args.scenes or args.data / "val_scenes.txt")
     rows = []
     print(f"load average at start: {os.getloadavg()[0]:.1f}", flush=True)

@@ -141,10 +141,20 @@ def test_metric_exposures_of_long_brackets():
 
 
 def test_the_copy_is_the_bracket_itself_up_to_a_megapixel():
-    from hdrdesk.training.refine import copy_side_for
+    from hdrdesk.training.refine import copy_side_for, refine_copy
 
     assert copy_side_for(3, 800, 1200) == 800  # a validation-sized bracket is refined as it is
+    assert copy_side_for(9, 356, 536) == 356  # so is a 9-frame one of that size
     side = copy_side_for(3, 4000, 6000)  # a 24 MP photo: a copy of about 1 MP
     assert abs(side * side * 1.5 - 1.0e6) < 0.02e6
-    assert copy_side_for(30, 4000, 6000) < copy_side_for(9, 4000, 6000) <= side  # long brackets: smaller
+    # long brackets: fewer pixels, as many as keep the metric's cost (pixels x K(K+3)/2) that of 4 frames
+    for k in (9, 16, 30):
+        s = copy_side_for(k, 4000, 6000)
+        assert s < side and s * s * 1.5 * (k + k * (k + 1) / 2) <= 1.02e6 * 14
+    assert copy_side_for(30, 4000, 6000) < copy_side_for(9, 4000, 6000)
     assert copy_side_for(2, 50, 60) == 50
+    # the copies are 8-bit and reduced in the frames' own depth (uint16 as well)
+    big = [np.full((400, 600, 3), v, np.uint16) for v in (1000, 30000)]
+    small = refine_copy(big, 100)
+    assert [x.shape for x in small] == [(100, 150, 3)] * 2 and small[0].dtype == np.uint8
+    assert int(small[1][0, 0, 0]) == round(30000 / 65535 * 255)

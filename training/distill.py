@@ -38,8 +38,8 @@ def write_targets(model: torch.nn.Module, scenes: Sequence[Scene], out: str | Pa
     (default: Refine's). Returns the files written."""
     from hdrdesk.core.atomic import atomic_write_bytes
     from hdrdesk.core.fusion import spd_logits
-    from hdrdesk.core.io import read_frame, to_uint
-    from hdrdesk.training.refine import GRID, _float_rgb, _resize_short, copy_side_for, refine_logits, upsample_residual
+    from hdrdesk.core.io import read_frame
+    from hdrdesk.training.refine import GRID, copy_side_for, refine_copy, refine_logits, upsample_residual
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,7 @@ def write_targets(model: torch.nn.Module, scenes: Sequence[Scene], out: str | Pa
         refined = refine_logits(model, frames, seconds=seconds, max_steps=max_steps, grid=grid or GRID)
         h, w = frames[0].shape[:2]
         side = copy_side_for(len(frames), h, w)  # the copy refine_logits worked on: the network's input there
-        luma, logits = spd_logits(model, [to_uint(_resize_short(_float_rgb(f), side), 8) for f in frames])
+        luma, logits = spd_logits(model, refine_copy(frames, side))
         target = logits.copy()
         if refined.kept:
             target += upsample_residual(torch.from_numpy(refined.residual), logits.shape[-2:]).numpy()

@@ -41,7 +41,7 @@ from hdrdesk.tasks import TaskState, null_task
 
 GRID = 48  # residual cells along the short side (the long side in proportion)
 COPY_PIXELS = 1.0e6  # the copy optimised and scored on: the bracket itself up to this many pixels a frame
-SCORE_CAP_FRAMES = 9  # longer brackets are scored on a smaller copy (see score_side_for)
+COPY_FRAMES = 4  # longer brackets get a smaller copy (see copy_side_for)
 LR = 0.3
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
@@ -117,17 +117,6 @@ def _float_rgb(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float32)
 
 
-def score_side_for(k: int, h: int, w: int, side: int) -> int:
-    """Short side of the scoring copy: ``side``, smaller for long brackets. MEF-SSIM's cost grows with
-    the pixels times its moments, ``K + K(K+1)/2`` (every pair of exposures): capped at what a 3:2
-    bracket of ``SCORE_CAP_FRAMES`` frames costs at ``side``, so that a 30-frame bracket stays in budget."""
-    short, long_ = min(h, w), max(h, w)
-    side = min(side, short)
-    moments = lambda n: n + n * (n + 1) / 2  # noqa: E731
-    cap = side * math.sqrt(1.5 * moments(SCORE_CAP_FRAMES) / (moments(k) * long_ / short))
-    return int(max(MIN_SIDE, min(side, cap)))
-
-
 class _Adam:
     """Adam (Kingma & Ba) on one tensor. torch.optim would do the same, but its first use imports
     torch's compiler stack (seconds, and tens of seconds on a busy machine): a budget of a few
@@ -160,12 +149,27 @@ def metric_exposures(k: int, most: int = METRIC_EXPOSURES) -> list[int]:
     return sorted({round(i * (k - 1) / (most - 1)) for i in range(most)})
 
 
+def _metric_moments(k: int) -> float:
+    """What MEF-SSIM's cost grows with, per pixel: the exposures' moments, ``K + K(K+1)/2`` (every pair)."""
+    return k + k * (k + 1) / 2
+
+
 def copy_side_for(k: int, h: int, w: int, pixels: float = COPY_PIXELS) -> int:
     """Short side of the copy the residual is optimised and the guard scores on: the bracket as it
-    is up to ``pixels`` a frame (the metric then sees what the user gets), smaller above, and
-    smaller again for long brackets (:func:`score_side_for`)."""
+    is up to ``pixels`` a frame (the metric then sees what the user gets), smaller above. Brackets
+    of more than ``COPY_FRAMES`` frames get fewer pixels, so that scoring them costs what scoring
+    ``COPY_FRAMES`` frames of ``pixels`` does and a 30-frame bracket stays in the budget."""
     short, long_ = min(h, w), max(h, w)
-    return score_side_for(k, h, w, min(short, max(MIN_SIDE, int(math.sqrt(pixels * short / long_)))))
+    pixels = pixels * min(1.0, _metric_moments(COPY_FRAMES) / _metric_moments(k))
+    return min(short, max(MIN_SIDE, int(math.sqrt(pixels * short / long_))))
+
+
+def refine_copy(frames: Sequence[np.ndarray], side: int) -> list[np.ndarray]:
+    """8-bit copies of ``frames`` at short side ``side`` (as `hdrdesk eval` scores 8-bit frames);
+    reduced in their own depth first, so that no full-size float copy of a large photo is made."""
+    from hdrdesk.core.io import to_uint
+
+    return [to_uint(_float_rgb(_resize_short(f, side)), 8) for f in frames]
 
 
 def refine_logits(
@@ -187,7 +191,6 @@ def refine_logits(
     ``maps``: which logit maps get a residual (0: detail, 1: base).
     """
     from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
-    from hdrdesk.core.io import to_uint
     from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
     from hdrdesk.core.spd import GRAY_WEIGHTS, weighted_sum
     from hdrdesk.training.refine_ops import FixedBracketMEFSSIM, FixedBracketSPD
@@ -210,7 +213,7 @@ def refine_logits(
     # decomposition has more scales, the metric sees finer structure), so the copy is as large as
     # the budget allows; the network runs once, on it.
     side = copy_side_for(k, h, w, copy_pixels)
-    images = [to_uint(_resize_short(_float_rgb(f), side), 8) for f in frames]
+    images = refine_copy(frames, side)
     gray = np.stack([rgb_to_gray_matlab(x) for x in images])
 
     def score(logits: np.ndarray) -> float:
@@ -249,7 +252,9 @@ def refine_logits(
     budget_end = deadline - 1.3 * score_cost  # what the second score will cost, with a margin
     best_loss, best_res, first_q, best_q = math.inf, res.detach().clone(), None, None
     steps = 0
-    t_step = score_cost  # a first guess at a step (a forward and backward pass of the same decomposition)
+    # a first guess at a step: a forward and backward pass of the torch twin costs less than a score of the
+    # app's fusion (0.25-0.9x measured); a high guess would leave no step at all after a slow first score
+    t_step = 0.5 * score_cost
     while steps < max_steps:
         task.check()
         now = time.perf_counter()
