@@ -45,7 +45,7 @@ def time_large_brackets(model, counts: list[int], seconds: float) -> None:
         t0 = time.perf_counter()
         out = refine_logits(model, frames, seconds=seconds)
         print(json.dumps({"frames": k, "megapixels": 24, "wall": round(time.perf_counter() - t0, 2), "steps": out.steps,
-                          "copy_side": out.score_side, "kept": out.kept, "timings": {k: round(v, 2) for k, v in out.timings.items()}}), flush=True)
+                          "copy_side": out.score_side, "kept": out.kept, "timings": {name: round(v, 2) for name, v in out.timings.items()}}), flush=True)
         del frames
 
 

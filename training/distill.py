@@ -37,9 +37,8 @@ def write_targets(model: torch.nn.Module, scenes: Sequence[Scene], out: str | Pa
     kept nothing). Scenes whose file exists are skipped (a resumable pass). ``grid``: the residual's cells
     (default: Refine's). Returns the files written."""
     from hdrdesk.core.atomic import atomic_write_bytes
-    from hdrdesk.core.fusion import spd_logits
     from hdrdesk.core.io import read_frame
-    from hdrdesk.training.refine import GRID, copy_side_for, refine_copy, refine_logits, upsample_residual
+    from hdrdesk.training.refine import GRID, refine_logits, upsample_residual
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -51,9 +50,7 @@ def write_targets(model: torch.nn.Module, scenes: Sequence[Scene], out: str | Pa
         frames = [read_frame(f, colour_manage=False).data for f in sc.files]  # as stored, as `hdrdesk eval` fuses them
         t0 = time.perf_counter()
         refined = refine_logits(model, frames, seconds=seconds, max_steps=max_steps, grid=grid or GRID)
-        h, w = frames[0].shape[:2]
-        side = copy_side_for(len(frames), h, w)  # the copy refine_logits worked on: the network's input there
-        luma, logits = spd_logits(model, refine_copy(frames, side))
+        luma, logits = refined.network_input, refined.network_logits  # what the network saw and said on Refine's copy
         target = logits.copy()
         if refined.kept:
             target += upsample_residual(torch.from_numpy(refined.residual), logits.shape[-2:]).numpy()

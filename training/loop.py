@@ -153,7 +153,8 @@ def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[li
         held = set(order[:n_val])
         val_sc = load_scenes([s for i, s in enumerate(train_sc) if i in held], 0)
         train_sc = [s for i, s in enumerate(train_sc) if i not in held]
-    train_sc = load_scenes(train_sc, cfg.max_side, report, colour=cfg.fusion == "spd")
+    if not cfg.distill:  # a distillation run trains on its targets: the brackets' pixels are not needed
+        train_sc = load_scenes(train_sc, cfg.max_side, report, colour=cfg.fusion == "spd")
     if not train_sc:
         raise InputError("no usable training brackets found in " + ", ".join(cfg.data) + (f" ({report.summary()})" if report.skipped else ""))
     return train_sc, val_sc
@@ -361,13 +362,17 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     task.report(0.0, "Reading brackets")
     report = DataReport()
     train_sc, val_sc = prepare_data(cfg, report)
-    emit({"type": "data", "train": [s.name for s in train_sc], "val": [s.name for s in val_sc], "report": report.summary()})
-    if cfg.distill:
-        sampler = DistillSampler(load_targets(cfg.distill, exclude={s.name for s in val_sc}), cfg.seed + 1000 * rank)
+    if cfg.distill:  # the training brackets are the targets'
+        targets = load_targets(cfg.distill, exclude={s.name for s in val_sc})
+        train_names = [name for name, _, _ in targets]
+        summary = f"{len(targets)} distillation targets, {sum(len(luma) for _, luma, _ in targets)} frames"
+        sampler = DistillSampler(targets, cfg.seed + 1000 * rank)
     else:
+        train_names, summary = [s.name for s in train_sc], report.summary()
         sampler_cls = WholeSceneSampler if cfg.fusion == "spd" else CropSampler
         sampler = sampler_cls(train_sc, cfg.crop, cfg.frames_per_batch, cfg.max_exposures, cfg.pair_prob, cfg.scale_min, cfg.seed + 1000 * rank,
                               whole_prob=cfg.whole_prob, whole_size=tuple(cfg.whole_size))
+    emit({"type": "data", "train": train_names, "val": [s.name for s in val_sc], "report": summary})
     validator = Validator(val_sc, cfg.val_tracks, cfg.val_max_side) if (main and val_sc) else None
 
     model.train()

@@ -96,6 +96,8 @@ class LogitRefineOutcome:
     score_side: int = 0  # short side of the scoring copy
     opt_gain: float = 0.0  # torch MEF-SSIM gain on the optimisation copy (diagnostics)
     timings: dict = field(default_factory=dict)  # seconds: score (each), prepare, optimise
+    network_input: np.ndarray | None = None  # (K, h, w) luma the network saw on the scoring copy
+    network_logits: np.ndarray | None = None  # (K, 2, h, w) what it said (the residual adds to these)
 
 
 def _resize_short(img: np.ndarray, side: int) -> np.ndarray:
@@ -222,7 +224,7 @@ def refine_logits(
 
     task.report(0.02, "Scoring the network's fusion")
     t_net = time.perf_counter()
-    _, logits0 = spd_logits(model, images)  # (K, 2, h, w) float32, exactly as the app computes them
+    luma0, logits0 = spd_logits(model, images)  # (K, 2, h, w) float32, exactly as the app computes them
     timings = {"network": time.perf_counter() - t_net}
     t_score = time.perf_counter()
     before = score(logits0)
@@ -277,7 +279,7 @@ def refine_logits(
     task.check()
     task.report(0.95, "Scoring the refined fusion")
     if steps == 0 or not bool(best_res.abs().max() > 0):
-        return LogitRefineOutcome(model, None, before, before, False, steps, time.perf_counter() - t0, None, side, 0.0, timings)
+        return LogitRefineOutcome(model, None, before, before, False, steps, time.perf_counter() - t0, None, side, 0.0, timings, luma0, logits0)
     with torch.no_grad():
         refined_logits = (base + upsample_residual(best_res, base.shape[-2:])).numpy()  # as ResidualLogits adds it
     candidate = score(refined_logits)
@@ -286,5 +288,5 @@ def refine_logits(
     task.report(1.0, "Refined" if kept else "Refinement discarded")
     return LogitRefineOutcome(
         refined if kept else model, best_res.numpy() if kept else None, before, candidate if kept else before, kept, steps,
-        time.perf_counter() - t0, candidate, side, (best_q or 0.0) - (first_q or 0.0), timings,
+        time.perf_counter() - t0, candidate, side, (best_q or 0.0) - (first_q or 0.0), timings, luma0, logits0,
     )
