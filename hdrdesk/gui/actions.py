@@ -60,7 +60,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("model", "Use &Model File…", "browse_model", (), "Fuse with a model file of your own"),
     ActionSpec("finetune", "&Fine-tune…", "show_finetune", (), "Fine-tune the network on your own brackets"),
     ActionSpec("refine", "&Refine This Bracket", "refine_current", ("Ctrl+Shift+R",),
-               "A few seconds of fine-tuning on this bracket alone, then fuse again", "Refine", needs="fused_bracket"),
+               "Adapt the fusion to this bracket alone for a few seconds, then fuse again", "Refine", needs="fused_bracket"),
     ActionSpec("models", "&Models…", "show_model_manager", (), "Your models: choose, rename, delete, import, export"),
     ActionSpec("about", "&About HDRDesk", "about", (), "Versions and credits"),
     ActionSpec("about_qt", "About &Qt", "about_qt", ()),
