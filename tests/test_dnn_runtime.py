@@ -59,13 +59,15 @@ def test_shipped_export_is_current_and_equals_torch():
         np.testing.assert_allclose(out, ref, atol=TOL)
 
 
-@pytest.mark.parametrize("kind", ["spd", "pyramid"])
+@pytest.mark.parametrize("kind", ["spd", "pyramid", "spd-context"])
 def test_export_of_a_model_equals_torch(tmp_path, kind):
     pytest.importorskip("onnx")  # the export needs it (the test extra brings it)
     from hdrdesk.core.dnn_runtime import export_onnx
 
     torch.manual_seed(1)
-    model = FusionNet(NetConfig(widths=(4, 8), fusion=kind, working_size=48 if kind == "spd" else 0)).eval()
+    context = kind == "spd-context"
+    kind = kind.removesuffix("-context")
+    model = FusionNet(NetConfig(widths=(4, 8), fusion=kind, working_size=48 if kind == "spd" else 0, global_context=context)).eval()
     with torch.no_grad():  # a non-trivial head (the spd head starts at zero)
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -81,7 +83,9 @@ def test_export_of_a_model_equals_torch(tmp_path, kind):
     import onnx
 
     ops = [n.op_type for n in onnx.load(str(sidecar_paths(path)[0])).graph.node]
-    assert "Expand" not in ops and ops.count("Conv") == 4 * len(model.enc) + 5 * len(model.dec) + 1  # own + mean per mix, 2 convs per decoder input
+    context_convs = 3 if context else 0  # the whole-bracket branch: own, shared, out; one Expand of its 1x1 result
+    assert ops.count("Expand") == (1 if context else 0)
+    assert ops.count("Conv") == 4 * len(model.enc) + 5 * len(model.dec) + 1 + context_convs  # own + mean per mix, 2 convs per decoder input
 
 
 def test_stale_or_missing_export_falls_back_to_torch(tmp_path, monkeypatch):

@@ -239,3 +239,28 @@ def test_finetune_command_runs_saves_a_model_and_keeps_the_starting_models_objec
     code = main(["finetune", str(tmp_path / "missing")])
     err = capsys.readouterr().err
     assert code == 2 and "not found" in err and "Traceback" not in err
+
+
+def test_whole_bracket_branch_starts_as_the_starting_model_and_then_sees_the_whole_bracket(tmp_path):
+    from hdrdesk.core.model import FusionNet, NetConfig, model_state
+    from hdrdesk.training.loop import initial_model
+
+    torch.manual_seed(0)
+    start = FusionNet(NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48)).eval()
+    with torch.no_grad():
+        for p in start.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    path = tmp_path / "start.pt"
+    torch.save(model_state(start, name="start"), path)
+    grown = initial_model(TrainConfig(fusion="spd", init=str(path), global_context=True))
+    assert grown.config.global_context and not start.config.global_context
+    y = torch.rand(1, 3, 32, 160)
+    with torch.no_grad():
+        assert torch.equal(grown(y), start(y))  # the branch starts at zero
+        torch.nn.init.normal_(grown.context.out.weight, std=2.0)
+        # a change far away (beyond the convolutions' reach) moves the logits on the left: the branch is global
+        far = y.clone()
+        far[..., 100:] = 1.0  # a blown-out right side
+        left = grown(y)[..., :4] - grown(far)[..., :4]
+        left_start = start(y)[..., :4] - start(far)[..., :4]
+    assert float(left.abs().max()) > 1e-6 and float(left_start.abs().max()) == 0.0

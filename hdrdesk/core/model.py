@@ -46,6 +46,7 @@ class NetConfig:
     fusion: str = "pyramid"  # pyramid (v1: softmax weights) | spd (v2: detail and base logits)
     working_size: int = 0  # short side the network sees; 0: the caller's (FusionOptions.working_size)
     extra_levels: int = 0  # spd: decomposition scales beyond FMMEF's rule
+    global_context: bool = False  # a branch that feeds what the whole bracket looks like back to every pixel
 
     @property
     def arch(self) -> str:
@@ -66,6 +67,7 @@ class NetConfig:
             fusion=str(d.get("fusion", "pyramid")),
             working_size=int(d.get("working_size", 0)),
             extra_levels=int(d.get("extra_levels", 0)),
+            global_context=bool(d.get("global_context", False)),
         )
 
 
@@ -80,6 +82,33 @@ class ExposureMix(nn.Module):
         bk, c, h, w = x.shape
         mean = x.view(bk // k, k, c, h, w).mean(dim=1, keepdim=True).expand(-1, k, -1, -1, -1)
         return F.leaky_relu(self.mix(torch.cat([x, mean.reshape(bk, c, h, w)], dim=1)), 0.2)
+
+
+class GlobalContext(nn.Module):
+    """What the whole bracket looks like, fed back to every pixel of the deepest features.
+
+    The encoder's receptive field spans a part of the picture, not all of it, so on its own the
+    network cannot tell a lamp-lit night from a sunlit day, which want opposite brightness rules.
+    Each exposure's features are averaged over the picture and joined to their mean over the
+    exposures (as :class:`ExposureMix` does per pixel); two 1x1 convolutions turn that into a
+    correction added everywhere. The last one starts at zero: the branch starts as no branch.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.own = nn.Conv2d(channels, channels, 1)
+        self.shared = nn.Conv2d(channels, channels, 1, bias=False)
+        self.out = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        bk, c = x.shape[:2]
+        pooled = x.mean(dim=(2, 3), keepdim=True)  # (BK, C, 1, 1)
+        bracket = pooled.view(bk // k, k, c, 1, 1).mean(dim=1)  # (B, C, 1, 1)
+        h = self.own(pooled).view(bk // k, k, c, 1, 1) + self.shared(bracket).unsqueeze(1)
+        h = F.leaky_relu(h.view(bk, c, 1, 1), 0.2)
+        return x + self.out(h).expand_as(x)  # explicit: OpenCV's DNN does not broadcast a residual after a convolution
 
 
 class Block(nn.Module):
@@ -112,6 +141,7 @@ class FusionNet(nn.Module):
         self.dec = nn.ModuleList([Block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
         if config.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {config.fusion!r} (choose from {', '.join(FUSIONS)})")
+        self.context = GlobalContext(w[-1]) if config.global_context else None
         self.head = nn.Conv2d(w[0], 2 if config.fusion == "spd" else 1, 3, padding=1)
         if config.exposedness_prior or config.fusion == "spd":
             nn.init.zeros_(self.head.weight)
@@ -130,6 +160,8 @@ class FusionNet(nn.Module):
             if i > 0:
                 x = F.max_pool2d(x, 2)
             x = block(x, k)
+            if self.context is not None and i == len(self.enc) - 1:
+                x = self.context(x, k)
             skips.append(x)
         for block, skip in zip(self.dec, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
