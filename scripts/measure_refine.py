@@ -63,6 +63,8 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=LR, help="v2: Adam step size")
     ap.add_argument("--grid", type=int, default=GRID, help="v2: residual cells along the short side")
     ap.add_argument("--maps", default="0,1", help="v2: logit maps refined (0 detail, 1 base)")
+    ap.add_argument("--one-detail-map", action="store_true", help="v2: one detail residual for all scales (before session 6), not one per scale")
+    ap.add_argument("--max-steps", type=int, default=10_000, help="v2: stop after this many steps (compare variants at equal steps on a busy machine)")
     ap.add_argument("--large", default="", help="instead: time synthetic 24 MP brackets of these frame counts, e.g. 3,9,16,30")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
@@ -83,7 +85,8 @@ def main() -> int:
         t0 = time.perf_counter()
         if is_spd_model(model):
             out = refine_logits(model, [f.data for f in frames], seconds=args.seconds, copy_pixels=args.copy_pixels, lr=args.lr, grid=args.grid,
-                                maps=tuple(int(m) for m in args.maps.split(",")))
+                                maps=tuple(int(m) for m in args.maps.split(",")), max_steps=args.max_steps,
+                                per_scale=not args.one_detail_map)
         else:
             out = refine_bracket(model, [f.rgb_float() for f in frames], steps=args.steps, seconds=args.seconds)
         wall = time.perf_counter() - t0

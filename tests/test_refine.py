@@ -82,6 +82,27 @@ def test_refine_gains_where_the_network_is_poor():
     assert out.kept and out.after > out.before + 1e-3
     base_only = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2, maps=(1,))
     assert base_only.kept and not base_only.residual[:, 0].any() and base_only.residual[:, 1].any()
+    assert not base_only.scale_residual.any()
+    # the detail residual is one map per scale; one for all scales gains too
+    from hdrdesk.core.fmmef import fmmef_shapes
+
+    assert out.scale_residual.shape[:2] == (3, len(fmmef_shapes(*frames[0].data.shape[:2], net.config.extra_levels)))
+    one_map = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2, per_scale=False)
+    assert one_map.kept and one_map.scale_residual is None and one_map.residual[:, 0].any()
+    with pytest.raises(InputError, match="already a refined"):
+        refine_logits(out.model, [f.data for f in frames], seconds=10.0)
+
+
+def test_per_scale_refinement_fuses_alike_on_the_gpu_path():
+    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
+
+    net, frames = _net(2), _frames(k=3)
+    images = [f.data for f in frames]
+    g = torch.Generator().manual_seed(0)
+    refined = ResidualLogits(net, torch.randn(3, 2, 4, 6, generator=g), scale_residual=torch.randn(3, 4, 4, 6, generator=g))
+    cpu = fuse_spd(refined, images)
+    assert np.abs(cpu - fuse_spd(ResidualLogits(net, refined.residual), images)).max() > 1e-3  # the per-scale part acts
+    np.testing.assert_allclose(fuse_spd_torch(refined, images, "cpu"), cpu, atol=2e-4)
 
 
 def test_cancel_and_budget():

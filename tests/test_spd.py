@@ -107,6 +107,31 @@ def test_torch_twin_equals_the_app_operator_with_logits(extra_levels: int) -> No
         assert np.abs(app - fmmef_fuse(frames, detail_logits=[l[0].numpy() for l in logits[0]], base_logits=[l[1].numpy() for l in logits[0]])).max() > 1e-3
 
 
+@pytest.mark.parametrize("n_maps", [2, 5, 9])
+def test_per_scale_detail_maps_fuse_alike_in_both_operators_and_each_drives_its_scale(n_maps: int) -> None:
+    from hdrdesk.core.fmmef import detail_map_index, fmmef_fuse, fmmef_shapes
+
+    frames = _bracket()
+    n_scales = len(fmmef_shapes(*frames[0].shape[:2], 1))
+    g = torch.Generator().manual_seed(1)
+    detail = torch.randn(1, 3, n_maps, 11, 7, generator=g) * 2
+    base = torch.randn(1, 3, 11, 7, generator=g)
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    twin = spd_fuse(x, detail, base, extra_levels=1)[0].permute(1, 2, 0).numpy()
+    app = fmmef_fuse(frames, detail_logits=list(detail[0].numpy()), base_logits=list(base[0].numpy()), extra_levels=1)
+    assert np.abs(twin - app).max() < 1e-4
+    # maps are matched from the coarse end; scales finer than the finest map use it
+    index = [detail_map_index(s, n_scales, n_maps) for s in range(n_scales)]
+    assert index[-1] == n_maps - 1 and index[0] == max(0, n_maps - n_scales) and index == sorted(index)
+    # the same map at every scale is the one-map fusion
+    same = detail[:, :, :1].expand(-1, -1, n_maps, -1, -1)
+    np.testing.assert_allclose(spd_fuse(x, same, base, extra_levels=1).numpy(), spd_fuse(x, detail[:, :, 0], base, extra_levels=1).numpy(), atol=1e-6)
+    # changing the finest scale's map changes the result
+    other = detail.clone()
+    other[:, :, index[0]] = 0.0
+    assert (spd_fuse(x, other, base, extra_levels=1) - spd_fuse(x, detail, base, extra_levels=1)).abs().max() > 1e-4
+
+
 def test_training_objective_fuses_what_the_app_fuses() -> None:
     from hdrdesk.core.fusion import fuse_spd
     from hdrdesk.core.model import FusionNet, NetConfig

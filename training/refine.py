@@ -44,6 +44,7 @@ COPY_PIXELS = 1.0e6  # the copy optimised and scored on: the bracket itself up t
 COPY_FRAMES = 4  # longer brackets get a smaller copy (see copy_side_for)
 LR = 0.3
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
+PER_SCALE = True  # a detail residual per scale of the decomposition (more gain per step than one for all)
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
 LOGIT_PENALTY = 1e-3  # the training objective's (SPDObjective.w_logit)
 
@@ -56,12 +57,26 @@ class ResidualLogits(nn.Module):
     (``config``, ``card``), so the app's fusion paths run it unchanged.
     """
 
-    def __init__(self, net: nn.Module, residual: torch.Tensor, card: dict | None = None) -> None:
+    def __init__(self, net: nn.Module, residual: torch.Tensor, card: dict | None = None, scale_residual: torch.Tensor | None = None) -> None:
         super().__init__()
         self.net = net
         self.config = net.config
         self.card = dict(card if card is not None else getattr(net, "card", None) or {})
         self.register_buffer("residual", residual.detach().float().clone())
+        self.scale_residual = None if scale_residual is None else scale_residual.detach().float().clone()
+
+    @property
+    def detail_offsets(self):
+        """Per-scale detail offsets, when refined with them: ``size -> (K, S, h, w)`` float32, added to
+        the detail logits of every scale (:func:`hdrdesk.core.fusion.spd_detail_maps`); else None."""
+        if self.scale_residual is None:
+            return None
+
+        def offsets(size: Sequence[int]) -> np.ndarray:
+            up = F.interpolate(self.scale_residual, size=tuple(int(v) for v in size), mode="bilinear", align_corners=False)
+            return up.numpy()
+
+        return offsets
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.net(x)  # (B, K, 2, h, w)
@@ -98,6 +113,7 @@ class LogitRefineOutcome:
     timings: dict = field(default_factory=dict)  # seconds: score (each), prepare, optimise
     network_input: np.ndarray | None = None  # (K, h, w) luma the network saw on the scoring copy
     network_logits: np.ndarray | None = None  # (K, 2, h, w) what it said (the residual adds to these)
+    scale_residual: np.ndarray | None = None  # (K, S, gh, gw) per-scale detail residual, when kept and refined per scale
 
 
 def _resize_short(img: np.ndarray, side: int) -> np.ndarray:
@@ -184,13 +200,15 @@ def refine_logits(
     max_steps: int = 10_000,
     task: TaskState | None = None,
     maps: tuple[int, ...] = (0, 1),
+    per_scale: bool = PER_SCALE,
 ) -> LogitRefineOutcome:
     """Refine the logits of the v2 ``model`` on one bracket (RGB frames, darkest first, uint8/uint16
     or float in [0, 1]); the whole call, scoring included, takes about ``seconds`` at most.
 
     Returns the network itself (``kept`` False) unless the refined fusion scores higher on the
     scoring copy. ``task``: progress and cancel (a cancel raises :class:`hdrdesk.errors.Cancelled`).
-    ``maps``: which logit maps get a residual (0: detail, 1: base).
+    ``maps``: which logit maps get a residual (0: detail, 1: base). ``per_scale``: the detail residual
+    is one map per scale of the decomposition (else one for all scales).
     """
     from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
     from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
@@ -202,6 +220,8 @@ def refine_logits(
         raise InputError("logit refinement needs a v2 (structural patch decomposition) model")
     if len(frames) < 2:
         raise InputError("refining needs a bracket of two or more exposures")
+    if getattr(model, "detail_offsets", None) is not None:
+        raise InputError("this is already a refined bracket: refine the network itself")
     t0 = time.perf_counter()
     deadline = t0 + seconds
     k = len(frames)
@@ -218,9 +238,9 @@ def refine_logits(
     images = refine_copy(frames, side)
     gray = np.stack([rgb_to_gray_matlab(x) for x in images])
 
-    def score(logits: np.ndarray) -> float:
+    def score(logits: np.ndarray, fused_by: nn.Module = model) -> float:
         """MEF-SSIM of the app's fusion (:func:`spd_decompose`, what finish_fusion runs) with these logits."""
-        return float(mef_ssim(gray, rgb_to_gray_matlab(spd_decompose(model, images, logits, np.uint8))))
+        return float(mef_ssim(gray, rgb_to_gray_matlab(spd_decompose(fused_by, images, logits, np.uint8))))
 
     task.report(0.02, "Scoring the network's fusion")
     t_net = time.perf_counter()
@@ -240,19 +260,33 @@ def refine_logits(
     metric = FixedBracketMEFSSIM(weighted_sum(rgb[0, metric_exposures(k)], GRAY_WEIGHTS))
     task.check()
     gh, gw = grid_shape(*base.shape[-2:], grid)
-    res = torch.zeros((k, 2, gh, gw), requires_grad=True)
+    # the residual: (K, 2, gh, gw), detail and base; with per_scale, (K, 1 + S, gh, gw): base, then the
+    # detail of each of the decomposition's S scales (finest first)
+    n_detail = len(fuse.scales) if per_scale else 1
+    res = torch.zeros((k, 1 + n_detail, gh, gw), requires_grad=True)
     opt = _Adam(res, lr)
+    if len(maps) < 2:  # the maps not refined get no gradient
+        frozen = [c for c in range(1 + n_detail) if (0 if c else 1) not in maps]
 
-    def objective() -> tuple[torch.Tensor, torch.Tensor]:
-        logits = base + upsample_residual(res, base.shape[-2:])
-        fused = fuse(logits[None, :, 0], logits[None, :, 1])[0]
+    def objective(res: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        up = upsample_residual(res, base.shape[-2:])  # (K, 1 + n_detail, h, w)
+        base_logits = base[:, 1] + up[:, 0]
+        detail = base[:, 0, None] + up[:, 1:]  # (K, n_detail, h, w)
+        fused = fuse(detail[None] if per_scale else detail[None, :, 0], base_logits[None])[0]
         q = metric(weighted_sum(fused, GRAY_WEIGHTS))
-        return 1.0 - q + LOGIT_PENALTY * (logits**2).mean(), q.detach()
+        penalty = 0.5 * ((detail**2).mean() + (base_logits**2).mean())  # the mean square logit, as in training
+        return 1.0 - q + LOGIT_PENALTY * penalty, q.detach()
 
     timings["prepare"] = time.perf_counter() - t_prep
     t_opt = time.perf_counter()
     budget_end = deadline - 1.3 * score_cost  # what the second score will cost, with a margin
-    best_loss, best_res, first_q, best_q = math.inf, res.detach().clone(), None, None
+    best_loss, best_res, first_q, best_q = math.inf, torch.zeros_like(res), None, None
+
+    def consider(loss: torch.Tensor, q: torch.Tensor, res: torch.Tensor) -> None:
+        nonlocal best_loss, best_res, best_q
+        if float(loss.detach()) < best_loss:  # keep the best residual seen
+            best_loss, best_res, best_q = float(loss.detach()), res.detach().clone(), float(q)
+
     steps = 0
     # a first guess at a step: a forward and backward pass of the torch twin costs less than a score of the
     # app's fusion (0.25-0.9x measured); a high guess would leave no step at all after a slow first score
@@ -260,33 +294,43 @@ def refine_logits(
     while steps < max_steps:
         task.check()
         now = time.perf_counter()
-        if now + t_step > budget_end:
+        # room for this step and for the forward pass that judges where it leads (about a third of a step)
+        if now + 1.4 * t_step > budget_end:
             break
-        loss, q = objective()
+        loss, q = objective(res)
         if first_q is None:
             first_q = float(q)
-        if float(loss.detach()) < best_loss:  # the loss of the current residual: keep the best one seen
-            best_loss, best_res, best_q = float(loss.detach()), res.detach().clone(), float(q)
+        consider(loss, q, res)
         res.grad = None
         loss.backward()
         if len(maps) < 2:
-            res.grad[:, [m for m in (0, 1) if m not in maps]] = 0.0
+            res.grad[:, frozen] = 0.0
         opt.step()
         steps += 1
         t_step = max(t_step * 0.5, time.perf_counter() - now) if steps > 1 else time.perf_counter() - now
         task.report(min(0.95, 0.05 + 0.9 * (time.perf_counter() - t0) / max(1e-6, budget_end - t0)), f"refining: step {steps}")
+    if steps:  # where the last step led: with a handful of steps in the budget, it is often the best
+        task.check()
+        with torch.no_grad():
+            consider(*objective(res), res)
     timings["optimise"] = time.perf_counter() - t_opt
     task.check()
     task.report(0.95, "Scoring the refined fusion")
     if steps == 0 or not bool(best_res.abs().max() > 0):
         return LogitRefineOutcome(model, None, before, before, False, steps, time.perf_counter() - t0, None, side, 0.0, timings, luma0, logits0)
+    # as ResidualLogits stores it: (K, 2, gh, gw) detail and base, and the per-scale detail apart
+    if per_scale:
+        residual, scale_residual = torch.stack([torch.zeros_like(best_res[:, 0]), best_res[:, 0]], 1), best_res[:, 1:]
+    else:
+        residual, scale_residual = torch.stack([best_res[:, 1], best_res[:, 0]], 1), None
+    refined = ResidualLogits(model, residual, scale_residual=scale_residual)
     with torch.no_grad():
-        refined_logits = (base + upsample_residual(best_res, base.shape[-2:])).numpy()  # as ResidualLogits adds it
-    candidate = score(refined_logits)
-    refined = ResidualLogits(model, best_res)
+        refined_logits = (base + upsample_residual(residual, base.shape[-2:])).numpy()  # as ResidualLogits adds it
+    candidate = score(refined_logits, refined)
     kept = candidate > before
     task.report(1.0, "Refined" if kept else "Refinement discarded")
     return LogitRefineOutcome(
-        refined if kept else model, best_res.numpy() if kept else None, before, candidate if kept else before, kept, steps,
+        refined if kept else model, residual.numpy() if kept else None, before, candidate if kept else before, kept, steps,
         time.perf_counter() - t0, candidate, side, (best_q or 0.0) - (first_q or 0.0), timings, luma0, logits0,
+        scale_residual.numpy() if kept and scale_residual is not None else None,
     )

@@ -18,7 +18,7 @@ import math
 import torch
 
 from hdrdesk.core import mefssim as M
-from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, spd_levels
+from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, scale_detail_logits, spd_levels
 
 
 class FixedBracketSPD:
@@ -65,9 +65,11 @@ class FixedBracketSPD:
         return (mean_w.unsqueeze(2) * s["y"]).sum(dim=1) - mean_mu_w.sum(dim=1, keepdim=True)
 
     def __call__(self, detail_logits: torch.Tensor | None, base_logits: torch.Tensor | None) -> torch.Tensor:
-        """(1, K, h, w) logit maps (any size) -> fused (1, C, H, W), clipped to [0, 1]."""
-        details = [self._detail(s, detail_logits) for s in self.scales[:-1]]
-        d_c = self._detail(self.scales[-1], detail_logits)
+        """(1, K, h, w) logit maps (any size; detail also (1, K, S, h, w), one per scale) -> fused (1, C, H, W),
+        clipped to [0, 1]."""
+        n = len(self.scales)
+        details = [self._detail(s, scale_detail_logits(detail_logits, i, n)) for i, s in enumerate(self.scales[:-1])]
+        d_c = self._detail(self.scales[-1], scale_detail_logits(detail_logits, n - 1, n))
         a = self.base_a
         if base_logits is not None:
             a = a * torch.exp(_resize(base_logits, tuple(a.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))

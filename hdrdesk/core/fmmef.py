@@ -84,7 +84,9 @@ def fmmef_fuse(
     Returns float32 HxWx3 (HxW for grey) clipped to [0, 1]. ``detail_logits[k]`` /
     ``base_logits[k]``: optional 2-D maps of any size; ``exp`` of the map resized to a scale
     multiplies exposure k's detail weight at that scale / its base weight at the coarsest
-    scale (logits are clipped to +-50 first). ``task``: progress and cancellation (checked once per strip).
+    scale (logits are clipped to +-50 first). A detail map may also be 3-D, (S, h, w): one map per
+    scale (:func:`detail_map_index` says which drives which). ``task``: progress and cancellation
+    (checked once per strip).
     """
     return fmmef_fuse_into(images, np.float32, detail_logits=detail_logits, base_logits=base_logits, radius=radius, p=p, extra_levels=extra_levels, task=task)
 
@@ -111,13 +113,19 @@ def fmmef_fuse_into(
     if radius < 1:
         raise ValueError(f"radius {radius} (at least 1)")
     k = len(frames)
-    for name, maps in (("detail_logits", detail_logits), ("base_logits", base_logits)):
-        if maps is not None and (len(maps) != k or any(np.ndim(m) != 2 or 0 in np.shape(m) for m in maps)):
-            raise ValueError(f"{name}: one non-empty 2-D map per exposure ({k})")
+    for name, maps, dims in (("detail_logits", detail_logits, (2, 3)), ("base_logits", base_logits, (2,))):
+        if maps is not None and (len(maps) != k or any(np.ndim(m) not in dims or 0 in np.shape(m) for m in maps)):
+            raise ValueError(f"{name}: one non-empty {' or '.join(f'{d}-D' for d in dims)} map per exposure ({k})")
     h, w = frames[0].shape[:2]
     shapes = fmmef_shapes(h, w, extra_levels)
     n_scales = len(shapes)
     logits = None if detail_logits is None else [_clip_logit(m) for m in detail_logits]
+
+    def _scale_mods(scale: int, hs: int, ws: int) -> list[_RowResizer] | None:
+        """Each exposure's detail modulation at ``scale`` (0: the finest): its map, or its map for that scale."""
+        if logits is None:
+            return None
+        return [_RowResizer(m if m.ndim == 2 else m[detail_map_index(scale, n_scales, m.shape[0])], hs, ws) for m in logits]
 
     # 1. full resolution, first pass: the decimated local means handed to the next scale
     task.report(0.0, "FMMEF: local means")
@@ -132,13 +140,13 @@ def fmmef_fuse_into(
         hs, ws = shapes[s]
         detail = np.empty((hs, ws), np.float32)
         nxt = [np.empty(shapes[s + 1], np.float32) for _ in range(k)]
-        _detail_strips(xs, radius, p, _scale_mods(logits, hs, ws), detail, task, strip_pixels, mu_down=nxt)
+        _detail_strips(xs, radius, p, _scale_mods(s, hs, ws), detail, task, strip_pixels, mu_down=nxt)
         details.append(detail)
         xs = nxt
     # 3. coarsest scale: detail plus the well-exposedness-weighted means
     hs, ws = shapes[-1]
     g = np.empty((hs, ws), np.float32)
-    _detail_strips(xs, radius, p, _scale_mods(logits, hs, ws), g, task, strip_pixels)
+    _detail_strips(xs, radius, p, _scale_mods(n_scales - 1, hs, ws), g, task, strip_pixels)
     g += _base(xs, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
     del xs
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
@@ -149,7 +157,7 @@ def fmmef_fuse_into(
     del details
     task.report(0.35, "FMMEF: full resolution")
     out = np.empty(frames[0].shape, out_dtype)
-    _detail_strips(frames, radius, p, _scale_mods(logits, h, w), out, task, strip_pixels, coarse=g, progress=(0.35, 1.0))
+    _detail_strips(frames, radius, p, _scale_mods(0, h, w), out, task, strip_pixels, coarse=g, progress=(0.35, 1.0))
     task.report(1.0, "FMMEF: done")
     return out
 
@@ -265,8 +273,11 @@ class _RowResizer:
         return a + (b - a) * frac[:, None]
 
 
-def _scale_mods(logits: list[np.ndarray] | None, h: int, w: int) -> list[_RowResizer] | None:
-    return None if logits is None else [_RowResizer(m, h, w) for m in logits]
+def detail_map_index(scale: int, n_scales: int, n_maps: int) -> int:
+    """Which of ``n_maps`` per-scale detail maps drives ``scale`` (0: the finest) of a decomposition of
+    ``n_scales``: the maps are matched from the coarsest end (the same fraction of the picture), and
+    scales finer than the finest map use it (a larger photo than the maps were made for)."""
+    return min(n_maps - 1, max(0, scale - (n_scales - n_maps)))
 
 
 def _strip_rows(h: int, w: int, r: int, strip_pixels: int) -> int:

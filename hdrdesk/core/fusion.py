@@ -300,9 +300,18 @@ def spd_decompose(model, images: Sequence[np.ndarray], logits: np.ndarray, out_d
     from hdrdesk.core.fmmef import fmmef_fuse_into
 
     return fmmef_fuse_into(
-        images, out_dtype, detail_logits=[l[0] for l in logits], base_logits=[l[1] for l in logits],
+        images, out_dtype, detail_logits=list(spd_detail_maps(model, logits)), base_logits=[l[1] for l in logits],
         extra_levels=getattr(model.config, "extra_levels", 0), task=task,
     )
+
+
+def spd_detail_maps(model, logits: np.ndarray) -> np.ndarray:
+    """The detail logits the decomposition uses: (K, h, w), or (K, S, h, w), one map per scale, when
+    the model adds per-scale offsets to them (a refined bracket: ``model.detail_offsets(size)``)."""
+    offsets = getattr(model, "detail_offsets", None)
+    if offsets is None:
+        return logits[:, 0]
+    return logits[:, 0, None] + np.asarray(offsets(logits.shape[-2:]), np.float32)
 
 
 def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dtype=np.float32) -> np.ndarray:
@@ -334,7 +343,10 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
         x = x.permute(0, 3, 1, 2)[None] if x.dim() == 4 else x[None, :, None]
         rgb = x if x.shape[2] == 3 else x.expand(-1, -1, 3, -1, -1)
         logits = model(network_input(rgb, _spd_working_size(model)))
-        out = spd_fuse(x, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
+        detail = logits[:, :, 0]
+        if getattr(model, "detail_offsets", None) is not None:  # per-scale detail maps (see spd_detail_maps)
+            detail = detail[:, :, None] + torch.as_tensor(model.detail_offsets(logits.shape[-2:]), device=dev)[None]
+        out = spd_fuse(x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
         out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
 

@@ -27,6 +27,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from hdrdesk.core.fmmef import detail_map_index
+
 EPS = 1e-12
 LOGIT_CLAMP = 12.0
 
@@ -90,6 +92,14 @@ def _detail(y: torch.Tensor, r: int, p: float, detail_logits: torch.Tensor | Non
     return detail, mu
 
 
+def scale_detail_logits(detail_logits: torch.Tensor | None, scale: int, n_scales: int) -> torch.Tensor | None:
+    """The (B, K, h, w) detail logits of ``scale`` (0: the finest) of ``n_scales``: the map itself, or,
+    for per-scale maps (B, K, S, h, w), the one :func:`hdrdesk.core.fmmef.detail_map_index` picks."""
+    if detail_logits is None or detail_logits.dim() == 4:
+        return detail_logits
+    return detail_logits[:, :, detail_map_index(scale, n_scales, detail_logits.shape[2])]
+
+
 def _upsample_box(g: torch.Tensor, size: tuple[int, int], r: int) -> torch.Tensor:
     """Put ``g`` on the even grid of ``size`` and fill in by normalised box filtering."""
     b, c = g.shape[:2]
@@ -111,7 +121,8 @@ def spd_fuse(
 ) -> torch.Tensor:
     """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
 
-    ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule).
+    ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule); detail
+    logits may also be (B, K, S, h, w), one map per scale (:func:`detail_map_index` matches them).
     ``clip=False`` returns the raw result (it overshoots [0, 1] by design). ``extra_levels``: scales
     beyond FMMEF's rule (deeper decomposition keeps large-scale contrast; HDRDesk's default uses it).
     """
@@ -119,16 +130,20 @@ def spd_fuse(
         raise ValueError(f"expected (B, K, C, H, W), got {tuple(y.shape)}")
     h, w = y.shape[-2:]
     levels = spd_levels(h, w, extra_levels)
+
+    def at(scale: int) -> torch.Tensor | None:
+        return scale_detail_logits(detail_logits, scale, levels + 2)
+
     details = []
-    d0, mu = _detail(y, radius, p, detail_logits)
+    d0, mu = _detail(y, radius, p, at(0))
     details.append(d0)
     cur = mu[..., 0::2, 0::2]
-    for _ in range(levels):
-        d, mu = _detail(cur.unsqueeze(2), radius, p, detail_logits)
+    for level in range(levels):
+        d, mu = _detail(cur.unsqueeze(2), radius, p, at(level + 1))
         details.append(d)
         cur = mu[..., 0::2, 0::2]
     # coarsest scale: detail plus the well-exposedness-weighted base
-    d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, detail_logits)
+    d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, at(levels + 1))
     a = _laplacian_abs(cur) * _exposedness(cur)
     if base_logits is not None:
         a = a * torch.exp(_resize(base_logits, tuple(cur.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
