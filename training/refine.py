@@ -3,8 +3,11 @@
 The network (:class:`hdrdesk.core.model.FusionNet`, v2) predicts a detail and a base logit
 map per exposure, which drive the structural patch decomposition (:mod:`hdrdesk.core.fmmef`).
 Refine keeps the network as it is and learns, for this one bracket, a small additive
-*residual* per exposure and per logit map on a coarse grid (``grid`` cells along the short
-side), upsampled bilinearly to the logits' size. Adam maximises the bracket's MEF-SSIM
+*residual* per exposure on a coarse grid (``grid`` cells along the short side), upsampled
+bilinearly to the logits' size: one for the base logits and one for the detail logits of each
+scale of the decomposition (the network predicts one detail map for all scales; a map per scale
+gains more per step, and a fused scale then takes its structure from the exposures that serve it
+best there). Adam maximises the bracket's MEF-SSIM
 (differentiable, :func:`hdrdesk.core.mefssim.mef_ssim_torch`) of the torch twin of the
 decomposition (:func:`hdrdesk.core.spd.spd_fuse`, its input-only parts computed once:
 :mod:`hdrdesk.training.refine_ops`), plus the training objective's small logit penalty, until
@@ -19,8 +22,9 @@ dropped. The whole refinement, scoring included, stays within ``seconds``: the o
 gets what the two scores leave.
 
 A residual applies at any resolution: :class:`ResidualLogits` wraps the network so that
-every fusion path (preview, export, CLI) adds it to the logits; a zero residual gives the
-network's fusion bit for bit.
+every fusion path (preview, export, CLI) adds it to the logits (the per-scale detail part through
+``detail_offsets``, matched to a larger photo's scales from the coarse end); a zero residual gives
+the network's fusion bit for bit.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from hdrdesk.tasks import TaskState, null_task
 GRID = 48  # residual cells along the short side (the long side in proportion)
 COPY_PIXELS = 1.0e6  # the copy optimised and scored on: the bracket itself up to this many pixels a frame
 COPY_FRAMES = 4  # longer brackets get a smaller copy (see copy_side_for)
-LR = 0.3
+LR = 0.4
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
 PER_SCALE = True  # a detail residual per scale of the decomposition (more gain per step than one for all)
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
@@ -53,8 +57,9 @@ class ResidualLogits(nn.Module):
     """A v2 network whose logits get a per-bracket residual: ``net(x) + upsample(residual)``.
 
     ``residual``: (K, 2, gh, gw), one coarse map per exposure and logit (detail, base), for the
-    bracket it was refined on (same exposures, same order). Behaves as the network everywhere
-    (``config``, ``card``), so the app's fusion paths run it unchanged.
+    bracket it was refined on (same exposures, same order). ``scale_residual``: (K, S, gh, gw), a
+    detail offset per scale of the decomposition (see :attr:`detail_offsets`). Behaves as the network
+    everywhere (``config``, ``card``), so the app's fusion paths run it unchanged.
     """
 
     def __init__(self, net: nn.Module, residual: torch.Tensor, card: dict | None = None, scale_residual: torch.Tensor | None = None) -> None:
@@ -201,6 +206,7 @@ def refine_logits(
     task: TaskState | None = None,
     maps: tuple[int, ...] = (0, 1),
     per_scale: bool = PER_SCALE,
+    logit_penalty: float = LOGIT_PENALTY,
 ) -> LogitRefineOutcome:
     """Refine the logits of the v2 ``model`` on one bracket (RGB frames, darkest first, uint8/uint16
     or float in [0, 1]); the whole call, scoring included, takes about ``seconds`` at most.
@@ -275,7 +281,7 @@ def refine_logits(
         fused = fuse(detail[None] if per_scale else detail[None, :, 0], base_logits[None])[0]
         q = metric(weighted_sum(fused, GRAY_WEIGHTS))
         penalty = 0.5 * ((detail**2).mean() + (base_logits**2).mean())  # the mean square logit, as in training
-        return 1.0 - q + LOGIT_PENALTY * penalty, q.detach()
+        return 1.0 - q + logit_penalty * penalty, q.detach()
 
     timings["prepare"] = time.perf_counter() - t_prep
     t_opt = time.perf_counter()
