@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from hdrdesk.core import mefssim as M
-from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, scale_detail_logits, spd_levels
+from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, scale_detail_logits, spd_levels
 
 
 def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -39,16 +39,6 @@ def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
     rows = (i + r).clamp(max=h - 1) - (i - r).clamp(min=0) + 1
     cols = (j + r).clamp(max=w - 1) - (j - r).clamp(min=0) + 1
     return window_sums(window_sums(x, -2, h), -1, w) / (rows[:, None] * cols[None, :])
-
-
-def _upsample_box(g: torch.Tensor, size: tuple[int, int], r: int) -> torch.Tensor:
-    """:func:`hdrdesk.core.spd._upsample_box` with :func:`box_mean_by_sums`."""
-    b, c = g.shape[:2]
-    z = g.new_zeros((b, c, *size))
-    z[:, :, 0::2, 0::2] = g
-    t = g.new_zeros((1, 1, *size))
-    t[:, :, 0::2, 0::2] = 1.0
-    return box_mean_by_sums(z, r) / box_mean_by_sums(t, r)
 
 
 class FixedBracketSPD:
@@ -106,7 +96,7 @@ class FixedBracketSPD:
         v = (a + EPS) / (a + EPS).sum(dim=1, keepdim=True)
         g = d_c + box_mean_by_sums(self.mu_c * v, self.r).sum(dim=1, keepdim=True)
         for d in reversed(details):
-            g = _upsample_box(g, tuple(d.shape[-2:]), self.r) + d
+            g = _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + d
         return g.clamp(0.0, 1.0)
 
 
