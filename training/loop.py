@@ -124,7 +124,7 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
         grown = FusionNet(dataclasses.replace(model.config, global_context=True))
         missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
         if unexpected or any(not name.startswith("context.") for name in missing):
-            raise ValueError(f"cannot add the whole-bracket branch to {path}")
+            raise ModelError(f"{path}: cannot add the whole-bracket branch to this model")
         model = grown.eval()
     return model
 

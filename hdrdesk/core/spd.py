@@ -100,10 +100,8 @@ def scale_detail_logits(detail_logits: torch.Tensor | None, scale: int, n_scales
     return detail_logits[:, :, detail_map_index(scale, n_scales, detail_logits.shape[2])]
 
 
-def _upsample_box(g: torch.Tensor, size: tuple[int, int], r: int, box_mean=None) -> torch.Tensor:
-    """Put ``g`` on the even grid of ``size`` and fill in by normalised box filtering (``box_mean``:
-    how, :func:`_box_mean` unless given)."""
-    box_mean = box_mean or _box_mean
+def _upsample_box(g: torch.Tensor, size: tuple[int, int], r: int, box_mean=_box_mean) -> torch.Tensor:
+    """Put ``g`` on the even grid of ``size`` and fill in by normalised box filtering (``box_mean``: how)."""
     b, c = g.shape[:2]
     z = g.new_zeros((b, c, *size))
     z[:, :, 0::2, 0::2] = g
