@@ -25,7 +25,7 @@ from hdrdesk.core.io import read_frame
 from hdrdesk.evaluate import score_fusion
 from hdrdesk.training.data import discover_scenes, read_scene_list
 from hdrdesk.training.finetune import refine_bracket
-from hdrdesk.training.refine import COPY_PIXELS, GRID, LOGIT_PENALTY, LR, refine_logits
+from hdrdesk.training.refine import COPY_PIXELS, GAIN_SCALES, GRID, LOGIT_PENALTY, LR, refine_logits
 
 
 def full_score(frames, model) -> float:
@@ -65,6 +65,7 @@ def main() -> int:
     ap.add_argument("--maps", default="0,1", help="v2: logit maps refined (0 detail, 1 base)")
     ap.add_argument("--logit-penalty", type=float, default=LOGIT_PENALTY, help="v2: weight of the mean square logit in the objective")
     ap.add_argument("--one-detail-map", action="store_true", help="v2: one detail residual for all scales (before session 6), not one per scale")
+    ap.add_argument("--gain-scales", type=int, default=GAIN_SCALES, help="v2: finest scales with a bounded contrast gain (0: none, before session 7)")
     ap.add_argument("--max-steps", type=int, default=10_000, help="v2: stop after this many steps (compare variants at equal steps on a busy machine)")
     ap.add_argument("--large", default="", help="instead: time synthetic 24 MP brackets of these frame counts, e.g. 3,9,16,30")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
@@ -87,7 +88,7 @@ def main() -> int:
         if is_spd_model(model):
             out = refine_logits(model, [f.data for f in frames], seconds=args.seconds, copy_pixels=args.copy_pixels, lr=args.lr, grid=args.grid,
                                 maps=tuple(int(m) for m in args.maps.split(",")), max_steps=args.max_steps,
-                                per_scale=not args.one_detail_map, logit_penalty=args.logit_penalty)
+                                per_scale=not args.one_detail_map, logit_penalty=args.logit_penalty, gain_scales=args.gain_scales)
         else:
             out = refine_bracket(model, [f.rgb_float() for f in frames], steps=args.steps, seconds=args.seconds)
         wall = time.perf_counter() - t0

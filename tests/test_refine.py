@@ -15,7 +15,7 @@ from hdrdesk.core.model import FusionNet, NetConfig
 from hdrdesk.core.spd import _box_mean, spd_fuse
 from hdrdesk.errors import Cancelled, InputError
 from hdrdesk.tasks import TaskState
-from hdrdesk.training.refine import ResidualLogits, metric_exposures, refine_logits
+from hdrdesk.training.refine import GAIN_BOUND, GAIN_SCALES, ResidualLogits, metric_exposures, refine_logits
 from hdrdesk.training.refine_ops import FixedBracketMEFSSIM, FixedBracketSPD, box_mean_by_sums
 
 
@@ -87,10 +87,19 @@ def test_refine_gains_where_the_network_is_poor():
     from hdrdesk.core.fmmef import fmmef_shapes
 
     assert out.scale_residual.shape[:2] == (3, len(fmmef_shapes(*frames[0].data.shape[:2], net.config.extra_levels)))
-    one_map = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2, per_scale=False)
-    assert one_map.kept and one_map.scale_residual is None and one_map.residual[:, 0].any()
+    one_map = refine_logits(net, [f.data for f in frames], seconds=120.0, max_steps=10, lr=0.2, per_scale=False, gain_scales=0)
+    assert one_map.kept and one_map.scale_residual is None and one_map.residual[:, 0].any() and one_map.detail_gain is None
+    # the contrast gain: bounded, on the finest GAIN_SCALES scales only, and what the app fuses with
+    assert out.detail_gain.shape[0] == out.scale_residual.shape[1]
+    assert np.abs(out.detail_gain[:GAIN_SCALES]).max() > 0 and not out.detail_gain[GAIN_SCALES:].any()
+    assert np.abs(out.detail_gain).max() <= GAIN_BOUND
+    assert np.allclose(out.model.detail_gains(out.detail_gain.shape[-2:]), out.detail_gain, atol=1e-6)
+    assert out.after == pytest.approx(_score(frames, fuse_frames(frames, OPTS, model=out.model).image), abs=2e-3)
     with pytest.raises(InputError, match="already a refined"):
         refine_logits(out.model, [f.data for f in frames], seconds=10.0)
+    gain_only = ResidualLogits(net.net, torch.zeros(3, 2, 1, 1), gain=torch.from_numpy(out.detail_gain))
+    with pytest.raises(InputError, match="already a refined"):
+        refine_logits(gain_only, [f.data for f in frames], seconds=10.0)
 
 
 def test_per_scale_refinement_fuses_alike_on_the_gpu_path():
@@ -99,9 +108,14 @@ def test_per_scale_refinement_fuses_alike_on_the_gpu_path():
     net, frames = _net(2), _frames(k=3)
     images = [f.data for f in frames]
     g = torch.Generator().manual_seed(0)
-    refined = ResidualLogits(net, torch.randn(3, 2, 4, 6, generator=g), scale_residual=torch.randn(3, 4, 4, 6, generator=g))
+    refined = ResidualLogits(
+        net, torch.randn(3, 2, 4, 6, generator=g), scale_residual=torch.randn(3, 4, 4, 6, generator=g),
+        gain=0.15 * torch.randn(4, 4, 6, generator=g),
+    )
     cpu = fuse_spd(refined, images)
-    assert np.abs(cpu - fuse_spd(ResidualLogits(net, refined.residual), images)).max() > 1e-3  # the per-scale part acts
+    no_gain = fuse_spd(ResidualLogits(net, refined.residual, scale_residual=refined.scale_residual), images)
+    assert np.abs(cpu - no_gain).max() > 1e-3  # the gain acts
+    assert np.abs(no_gain - fuse_spd(ResidualLogits(net, refined.residual), images)).max() > 1e-3  # the per-scale part acts
     np.testing.assert_allclose(fuse_spd_torch(refined, images, "cpu"), cpu, atol=2e-4)
 
 
@@ -148,6 +162,10 @@ def test_fixed_bracket_operators_match_the_reference_functions():
         torch.testing.assert_close(FixedBracketSPD(y, extra_levels=extra)(d, b), spd_fuse(y, d, b, extra_levels=extra), atol=1e-5, rtol=0)
         y64, d64, b64 = y.double(), d.double(), b.double()
         torch.testing.assert_close(FixedBracketSPD(y64, extra_levels=extra)(d64, b64), spd_fuse(y64, d64, b64, extra_levels=extra), atol=1e-12, rtol=0)
+        gain = 0.2 * torch.randn(1, 1, 3, 5, 6, dtype=torch.float64)
+        torch.testing.assert_close(
+            FixedBracketSPD(y64, extra_levels=extra)(d64, b64, gain), spd_fuse(y64, d64, b64, extra_levels=extra, detail_gain=gain), atol=1e-12, rtol=0
+        )
     for shape, r in (((2, 3, 70, 100), 4), ((1, 1, 5, 3), 4), ((1, 2, 9, 9), 1)):  # windows larger than the image too
         x = torch.rand(shape, dtype=torch.float64)
         torch.testing.assert_close(box_mean_by_sums(x, r), _box_mean(x, r), atol=1e-12, rtol=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -130,6 +131,35 @@ def test_per_scale_detail_maps_fuse_alike_in_both_operators_and_each_drives_its_
     other = detail.clone()
     other[:, :, index[0]] = 0.0
     assert (spd_fuse(x, other, base, extra_levels=1) - spd_fuse(x, detail, base, extra_levels=1)).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("n_maps", [1, 3])
+def test_contrast_gain_fuses_alike_in_both_operators_and_scales_only_its_scale(n_maps: int) -> None:
+    from hdrdesk.core.fmmef import fmmef_fuse, fmmef_shapes
+
+    frames = _bracket()
+    g = torch.Generator().manual_seed(2)
+    detail = torch.randn(1, 3, 11, 7, generator=g)
+    base = torch.randn(1, 3, 11, 7, generator=g)
+    gain = torch.randn(1, 1, n_maps, 5, 4, generator=g) * 0.3
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    twin = spd_fuse(x, detail, base, extra_levels=1, detail_gain=gain)[0].permute(1, 2, 0).numpy()
+    app = fmmef_fuse(frames, detail_logits=list(detail[0].numpy()), base_logits=list(base[0].numpy()), extra_levels=1, detail_gain=gain[0, 0].numpy())
+    plain = fmmef_fuse(frames, detail_logits=list(detail[0].numpy()), base_logits=list(base[0].numpy()), extra_levels=1)
+    assert np.abs(twin - app).max() < 1e-4 and np.abs(app - plain).max() > 1e-3
+    zero = fmmef_fuse(frames, detail_logits=list(detail[0].numpy()), base_logits=list(base[0].numpy()), extra_levels=1, detail_gain=np.zeros((n_maps, 5, 4), np.float32))
+    np.testing.assert_allclose(zero, plain, atol=1e-6)
+    # a uniform gain g on the finest scale alone multiplies that scale's detail by exp(g): the result's
+    # finest detail (the result minus the unclipped result without it) scales with it
+    n_scales = len(fmmef_shapes(*frames[0].shape[:2], 1))
+    only_finest = torch.zeros(1, 1, n_scales, 1, 1)
+    only_finest[:, :, 0] = math.log(1.5)
+    raw = lambda gain: spd_fuse(x, detail, base, extra_levels=1, detail_gain=gain, clip=False)  # noqa: E731
+    no_fine = torch.zeros(1, 1, n_scales, 1, 1)
+    no_fine[:, :, 0] = -60.0  # exp(-50) after the clamp: the finest detail is gone
+    d_one = raw(None) - raw(no_fine)
+    d_gain = raw(only_finest) - raw(no_fine)
+    torch.testing.assert_close(d_gain, 1.5 * d_one, atol=1e-5, rtol=1e-4)
 
 
 def test_training_objective_fuses_what_the_app_fuses() -> None:

@@ -50,7 +50,7 @@ def write_targets(model: torch.nn.Module, scenes: Sequence[Scene], out: str | Pa
         frames = [read_frame(f, colour_manage=False).data for f in sc.files]  # as stored, as `hdrdesk eval` fuses them
         t0 = time.perf_counter()
         # one detail map for all scales: the network predicts one (a per-scale residual has no target to train)
-        refined = refine_logits(model, frames, seconds=seconds, max_steps=max_steps, grid=grid or GRID, per_scale=False)
+        refined = refine_logits(model, frames, seconds=seconds, max_steps=max_steps, grid=grid or GRID, per_scale=False, gain_scales=0)
         luma, logits = refined.network_input, refined.network_logits  # what the network saw and said on Refine's copy
         target = logits.copy()
         if refined.kept:

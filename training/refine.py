@@ -7,7 +7,10 @@ Refine keeps the network as it is and learns, for this one bracket, a small addi
 bilinearly to the logits' size: one for the base logits and one for the detail logits of each
 scale of the decomposition (the network predicts one detail map for all scales; a map per scale
 gains more per step, and a fused scale then takes its structure from the exposures that serve it
-best there). Adam maximises the bracket's MEF-SSIM
+best there). On the two finest scales it may also scale the fused patches' signal strength
+(FMMEF's ``max_k c_k``) by a coarse, bounded gain (0.86x-1.16x): local contrast of fine texture.
+Coarser scales get no gain, and the bound is tight, because a free gain there raises the score
+with the halos back (docs/validation.md). Adam maximises the bracket's MEF-SSIM
 (differentiable, :func:`hdrdesk.core.mefssim.mef_ssim_torch`) of the torch twin of the
 decomposition (:func:`hdrdesk.core.spd.spd_fuse`, its input-only parts computed once:
 :mod:`hdrdesk.training.refine_ops`), plus the training objective's small logit penalty, until
@@ -23,8 +26,8 @@ gets what the two scores leave.
 
 A residual applies at any resolution: :class:`ResidualLogits` wraps the network so that
 every fusion path (preview, export, CLI) adds it to the logits (the per-scale detail part through
-``detail_offsets``, matched to a larger photo's scales from the coarse end); a zero residual gives
-the network's fusion bit for bit.
+``detail_offsets``, the gain through ``detail_gains``, both matched to a larger photo's scales from
+the coarse end); a zero residual gives the network's fusion bit for bit.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ COPY_FRAMES = 4  # longer brackets get a smaller copy (see copy_side_for)
 LR = 0.4
 MIN_SIDE = 44  # the metric's three scales need 11 pixels at the coarsest
 PER_SCALE = True  # a detail residual per scale of the decomposition (more gain per step than one for all)
+GAIN_SCALES = 2  # the finest scales whose contrast Refine may also raise or lower (see refine_logits)
+GAIN_BOUND = 0.15  # ... by at most this much in log: 0.86x to 1.16x
+GAIN_LR = 0.05  # the gain's Adam step: it reaches the bound in a few steps
 METRIC_EXPOSURES = 7  # exposures the optimisation's metric compares with at most (its cost grows with K^2)
 LOGIT_PENALTY = 1e-3  # the training objective's (SPDObjective.w_logit)
 
@@ -58,17 +64,34 @@ class ResidualLogits(nn.Module):
 
     ``residual``: (K, 2, gh, gw), one coarse map per exposure and logit (detail, base), for the
     bracket it was refined on (same exposures, same order). ``scale_residual``: (K, S, gh, gw), a
-    detail offset per scale of the decomposition (see :attr:`detail_offsets`). Behaves as the network
-    everywhere (``config``, ``card``), so the app's fusion paths run it unchanged.
+    detail offset per scale of the decomposition (see :attr:`detail_offsets`). ``gain``: (S, gh, gw),
+    the log gain on each scale's fused signal strength (see :attr:`detail_gains`). Behaves as the
+    network everywhere (``config``, ``card``), so the app's fusion paths run it unchanged.
     """
 
-    def __init__(self, net: nn.Module, residual: torch.Tensor, card: dict | None = None, scale_residual: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, net: nn.Module, residual: torch.Tensor, card: dict | None = None, scale_residual: torch.Tensor | None = None,
+        gain: torch.Tensor | None = None,
+    ) -> None:
         super().__init__()
         self.net = net
         self.config = net.config
         self.card = dict(card if card is not None else getattr(net, "card", None) or {})
         self.register_buffer("residual", residual.detach().float().clone())
         self.scale_residual = None if scale_residual is None else scale_residual.detach().float().clone()
+        self.gain = None if gain is None else gain.detach().float().clone()
+
+    @property
+    def detail_gains(self):
+        """The per-scale log gain, when refined with one: ``size -> (S, h, w)`` float32, on the fused
+        signal strength of every scale (:func:`hdrdesk.core.fusion.spd_detail_gain`); else None."""
+        if self.gain is None:
+            return None
+
+        def gains(size: Sequence[int]) -> np.ndarray:
+            return F.interpolate(self.gain[None], size=tuple(int(v) for v in size), mode="bilinear", align_corners=False)[0].numpy()
+
+        return gains
 
     @property
     def detail_offsets(self):
@@ -119,6 +142,7 @@ class LogitRefineOutcome:
     network_input: np.ndarray | None = None  # (K, h, w) luma the network saw on the scoring copy
     network_logits: np.ndarray | None = None  # (K, 2, h, w) what it said (the residual adds to these)
     scale_residual: np.ndarray | None = None  # (K, S, gh, gw) per-scale detail residual, when kept and refined per scale
+    detail_gain: np.ndarray | None = None  # (S, gh, gw) log gain on each scale's signal strength, when kept
 
 
 def _resize_short(img: np.ndarray, side: int) -> np.ndarray:
@@ -207,6 +231,7 @@ def refine_logits(
     maps: tuple[int, ...] = (0, 1),
     per_scale: bool = PER_SCALE,
     logit_penalty: float = LOGIT_PENALTY,
+    gain_scales: int = GAIN_SCALES,
 ) -> LogitRefineOutcome:
     """Refine the logits of the v2 ``model`` on one bracket (RGB frames, darkest first, uint8/uint16
     or float in [0, 1]); the whole call, scoring included, takes about ``seconds`` at most.
@@ -214,7 +239,8 @@ def refine_logits(
     Returns the network itself (``kept`` False) unless the refined fusion scores higher on the
     scoring copy. ``task``: progress and cancel (a cancel raises :class:`hdrdesk.errors.Cancelled`).
     ``maps``: which logit maps get a residual (0: detail, 1: base). ``per_scale``: the detail residual
-    is one map per scale of the decomposition (else one for all scales).
+    is one map per scale of the decomposition (else one for all scales). ``gain_scales``: how many of
+    the finest scales get a bounded gain on their contrast (0: none).
     """
     from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
     from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
@@ -226,7 +252,7 @@ def refine_logits(
         raise InputError("logit refinement needs a v2 (structural patch decomposition) model")
     if len(frames) < 2:
         raise InputError("refining needs a bracket of two or more exposures")
-    if getattr(model, "detail_offsets", None) is not None:
+    if getattr(model, "detail_offsets", None) is not None or getattr(model, "detail_gains", None) is not None:
         raise InputError("this is already a refined bracket: refine the network itself")
     t0 = time.perf_counter()
     deadline = t0 + seconds
@@ -271,14 +297,28 @@ def refine_logits(
     n_detail = len(fuse.scales) if per_scale else 1
     res = torch.zeros((k, 1 + n_detail, gh, gw), requires_grad=True)
     opt = _Adam(res, lr)
+    n_scales = len(fuse.scales)
+    n_gain = max(0, min(int(gain_scales), n_scales))
+    gain = torch.zeros((n_gain, gh, gw), requires_grad=bool(n_gain))
+    gain_opt = _Adam(gain, GAIN_LR)
+
+    def gain_maps(gain: torch.Tensor) -> torch.Tensor | None:
+        """(S, gh, gw) log gains: bounded on the finest ``n_gain`` scales, zero on the others."""
+        if not n_gain:
+            return None
+        bounded = GAIN_BOUND * torch.tanh(gain / GAIN_BOUND)
+        return torch.cat([bounded, bounded.new_zeros((n_scales - n_gain, gh, gw))])
+
     if len(maps) < 2:  # the maps not refined get no gradient
         frozen = [c for c in range(1 + n_detail) if (0 if c else 1) not in maps]
 
-    def objective(res: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def objective(res: torch.Tensor, gain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         up = upsample_residual(res, base.shape[-2:])  # (K, 1 + n_detail, h, w)
         base_logits = base[:, 1] + up[:, 0]
         detail = base[:, 0, None] + up[:, 1:]  # (K, n_detail, h, w)
-        fused = fuse(detail[None] if per_scale else detail[None, :, 0], base_logits[None])[0]
+        g = gain_maps(gain)
+        g = None if g is None else upsample_residual(g[None], base.shape[-2:])[None]  # (1, 1, S, h, w), as detail_gains
+        fused = fuse(detail[None] if per_scale else detail[None, :, 0], base_logits[None], g)[0]
         q = metric(weighted_sum(fused, GRAY_WEIGHTS))
         penalty = 0.5 * ((detail**2).mean() + (base_logits**2).mean())  # the mean square logit, as in training
         return 1.0 - q + logit_penalty * penalty, q.detach()
@@ -286,12 +326,12 @@ def refine_logits(
     timings["prepare"] = time.perf_counter() - t_prep
     t_opt = time.perf_counter()
     budget_end = deadline - 1.3 * score_cost  # what the second score will cost, with a margin
-    best_loss, best_res, first_q, best_q = math.inf, torch.zeros_like(res), None, None
+    best_loss, best_res, best_gain, first_q, best_q = math.inf, torch.zeros_like(res), torch.zeros_like(gain), None, None
 
-    def consider(loss: torch.Tensor, q: torch.Tensor, res: torch.Tensor) -> None:
-        nonlocal best_loss, best_res, best_q
+    def consider(loss: torch.Tensor, q: torch.Tensor) -> None:
+        nonlocal best_loss, best_res, best_gain, best_q
         if float(loss.detach()) < best_loss:  # keep the best residual seen
-            best_loss, best_res, best_q = float(loss.detach()), res.detach().clone(), float(q)
+            best_loss, best_res, best_gain, best_q = float(loss.detach()), res.detach().clone(), gain.detach().clone(), float(q)
 
     steps = 0
     # a first guess at a step: a forward and backward pass of the torch twin costs less than a score of the
@@ -303,33 +343,35 @@ def refine_logits(
         # room for this step and for the forward pass that judges where it leads (about a third of a step)
         if now + 1.4 * t_step > budget_end:
             break
-        loss, q = objective(res)
+        loss, q = objective(res, gain)
         if first_q is None:
             first_q = float(q)
-        consider(loss, q, res)
-        res.grad = None
+        consider(loss, q)
+        res.grad = gain.grad = None
         loss.backward()
         if len(maps) < 2:
             res.grad[:, frozen] = 0.0
         opt.step()
+        gain_opt.step()
         steps += 1
         t_step = max(t_step * 0.5, time.perf_counter() - now) if steps > 1 else time.perf_counter() - now
         task.report(min(0.95, 0.05 + 0.9 * (time.perf_counter() - t0) / max(1e-6, budget_end - t0)), f"refining: step {steps}")
     if steps:  # where the last step led: with a handful of steps in the budget, it is often the best
         task.check()
         with torch.no_grad():
-            consider(*objective(res), res)
+            consider(*objective(res, gain))
     timings["optimise"] = time.perf_counter() - t_opt
     task.check()
     task.report(0.95, "Scoring the refined fusion")
-    if steps == 0 or not bool(best_res.abs().max() > 0):
+    if steps == 0 or not bool(best_res.abs().max() > 0 or (n_gain and best_gain.abs().max() > 0)):
         return LogitRefineOutcome(model, None, before, before, False, steps, time.perf_counter() - t0, None, side, 0.0, timings, luma0, logits0)
     # as ResidualLogits stores it: (K, 2, gh, gw) detail and base, and the per-scale detail apart
     if per_scale:
         residual, scale_residual = torch.stack([torch.zeros_like(best_res[:, 0]), best_res[:, 0]], 1), best_res[:, 1:]
     else:
         residual, scale_residual = torch.stack([best_res[:, 1], best_res[:, 0]], 1), None
-    refined = ResidualLogits(model, residual, scale_residual=scale_residual)
+    detail_gain = None if not n_gain else gain_maps(best_gain).detach()
+    refined = ResidualLogits(model, residual, scale_residual=scale_residual, gain=detail_gain)
     with torch.no_grad():
         refined_logits = (base + upsample_residual(residual, base.shape[-2:])).numpy()  # as ResidualLogits adds it
     candidate = score(refined_logits, refined)
@@ -339,4 +381,5 @@ def refine_logits(
         refined if kept else model, residual.numpy() if kept else None, before, candidate if kept else before, kept, steps,
         time.perf_counter() - t0, candidate, side, (best_q or 0.0) - (first_q or 0.0), timings, luma0, logits0,
         scale_residual.numpy() if kept and scale_residual is not None else None,
+        detail_gain.numpy() if kept and detail_gain is not None else None,
     )

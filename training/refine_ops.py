@@ -42,7 +42,7 @@ def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
 
 
 class FixedBracketSPD:
-    """``spd_fuse(y, detail, base, radius, p, clip=True, extra_levels)`` for a fixed ``y`` (1, K, C, H, W)."""
+    """``spd_fuse(y, detail, base, radius, p, clip=True, extra_levels, detail_gain)`` for a fixed ``y`` (1, K, C, H, W)."""
 
     def __init__(self, y: torch.Tensor, radius: int = 4, p: float = 4.0, extra_levels: int = 0) -> None:
         self.r = radius
@@ -71,25 +71,35 @@ class FixedBracketSPD:
         var = (mean_sq.sum(dim=2) - c * mu * mu) / c
         strength = torch.sqrt(var.clamp_min(0.0)) * math.sqrt(c * (2 * r + 1) ** 2) + EPS
         c_max = strength.amax(dim=1, keepdim=True)
-        return {"y": y, "mu": mu, "num": c_max * strength.pow(p - 1.0), "den": strength.pow(p), "size": (h, w)}, mu
+        return {"y": y, "mu": mu, "c_max": c_max, "num": strength.pow(p - 1.0), "den": strength.pow(p), "size": (h, w)}, mu
 
-    def _detail(self, s: dict, detail_logits: torch.Tensor | None) -> torch.Tensor:
+    def _detail(self, s: dict, detail_logits: torch.Tensor | None, gain: torch.Tensor | None = None) -> torch.Tensor:
         num, den = s["num"], s["den"]
         if detail_logits is not None:
             m = torch.exp(_resize(detail_logits, s["size"]).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
             num, den = num * m, den * m
-        weight = num / (den + EPS).sum(dim=1, keepdim=True)
+        # the per-pixel factors (1, 1, H, W) first: a gain on the fused signal strength costs one small product
+        fused_strength = s["c_max"]
+        if gain is not None:
+            fused_strength = fused_strength * torch.exp(_resize(gain, s["size"]).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
+        weight = num * (fused_strength / (den + EPS).sum(dim=1, keepdim=True))
         k = weight.shape[1]
         boxed = box_mean_by_sums(torch.cat([weight, s["mu"] * weight], dim=1), self.r)
         mean_w, mean_mu_w = boxed[:, :k], boxed[:, k:]
         return (mean_w.unsqueeze(2) * s["y"]).sum(dim=1) - mean_mu_w.sum(dim=1, keepdim=True)
 
-    def __call__(self, detail_logits: torch.Tensor | None, base_logits: torch.Tensor | None) -> torch.Tensor:
-        """(1, K, h, w) logit maps (any size; detail also (1, K, S, h, w), one per scale) -> fused (1, C, H, W),
-        clipped to [0, 1]."""
+    def __call__(
+        self, detail_logits: torch.Tensor | None, base_logits: torch.Tensor | None, detail_gain: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(1, K, h, w) logit maps (any size; detail also (1, K, S, h, w), one per scale) and the optional
+        log gain (1, 1, h, w) or (1, 1, S, h, w) -> fused (1, C, H, W), clipped to [0, 1]."""
         n = len(self.scales)
-        details = [self._detail(s, scale_detail_logits(detail_logits, i, n)) for i, s in enumerate(self.scales[:-1])]
-        d_c = self._detail(self.scales[-1], scale_detail_logits(detail_logits, n - 1, n))
+
+        def at(i: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+            return scale_detail_logits(detail_logits, i, n), scale_detail_logits(detail_gain, i, n)
+
+        details = [self._detail(s, *at(i)) for i, s in enumerate(self.scales[:-1])]
+        d_c = self._detail(self.scales[-1], *at(n - 1))
         a = self.base_a
         if base_logits is not None:
             a = a * torch.exp(_resize(base_logits, tuple(a.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))

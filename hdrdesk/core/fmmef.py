@@ -74,6 +74,7 @@ def fmmef_fuse(
     *,
     detail_logits: Sequence[np.ndarray] | None = None,
     base_logits: Sequence[np.ndarray] | None = None,
+    detail_gain: np.ndarray | None = None,
     radius: int = 4,
     p: float = 4.0,
     extra_levels: int = 0,
@@ -85,10 +86,15 @@ def fmmef_fuse(
     ``base_logits[k]``: optional 2-D maps of any size; ``exp`` of the map resized to a scale
     multiplies exposure k's detail weight at that scale / its base weight at the coarsest
     scale (logits are clipped to +-50 first). A detail map may also be 3-D, (S, h, w): one map per
-    scale (:func:`detail_map_index` says which drives which). ``task``: progress and cancellation
-    (checked once per strip).
+    scale (:func:`detail_map_index` says which drives which). ``detail_gain``: optional log gain
+    on the fused signal strength (FMMEF's ``max_k c_k``, the contrast of the fused patch) of every
+    scale, 2-D, or 3-D (S, h, w), one map per scale matched as the detail maps are; 'Refine' uses it.
+    ``task``: progress and cancellation (checked once per strip).
     """
-    return fmmef_fuse_into(images, np.float32, detail_logits=detail_logits, base_logits=base_logits, radius=radius, p=p, extra_levels=extra_levels, task=task)
+    return fmmef_fuse_into(
+        images, np.float32, detail_logits=detail_logits, base_logits=base_logits, detail_gain=detail_gain, radius=radius, p=p,
+        extra_levels=extra_levels, task=task,
+    )
 
 
 def fmmef_fuse_into(
@@ -97,6 +103,7 @@ def fmmef_fuse_into(
     *,
     detail_logits: Sequence[np.ndarray] | None = None,
     base_logits: Sequence[np.ndarray] | None = None,
+    detail_gain: np.ndarray | None = None,
     radius: int = 4,
     p: float = 4.0,
     extra_levels: int = 0,
@@ -116,6 +123,8 @@ def fmmef_fuse_into(
     for name, maps, dims in (("detail_logits", detail_logits, (2, 3)), ("base_logits", base_logits, (2,))):
         if maps is not None and (len(maps) != k or any(np.ndim(m) not in dims or 0 in np.shape(m) for m in maps)):
             raise ValueError(f"{name}: one non-empty {' or '.join(f'{d}-D' for d in dims)} map per exposure ({k})")
+    if detail_gain is not None and (np.ndim(detail_gain) not in (2, 3) or 0 in np.shape(detail_gain)):
+        raise ValueError(f"detail_gain: one non-empty 2-D or 3-D map, not {np.shape(detail_gain)}")
     h, w = frames[0].shape[:2]
     shapes = fmmef_shapes(h, w, extra_levels)
     n_scales = len(shapes)
@@ -126,6 +135,13 @@ def fmmef_fuse_into(
         if logits is None:
             return None
         return [_RowResizer(m if m.ndim == 2 else m[detail_map_index(scale, n_scales, m.shape[0])], hs, ws) for m in logits]
+
+    gain = None if detail_gain is None else _clip_logit(detail_gain)
+
+    def _scale_gain(scale: int, hs: int, ws: int) -> _RowResizer | None:
+        if gain is None:
+            return None
+        return _RowResizer(gain if gain.ndim == 2 else gain[detail_map_index(scale, n_scales, gain.shape[0])], hs, ws)
 
     # 1. full resolution, first pass: the decimated local means handed to the next scale
     task.report(0.0, "FMMEF: local means")
@@ -140,13 +156,13 @@ def fmmef_fuse_into(
         hs, ws = shapes[s]
         detail = np.empty((hs, ws), np.float32)
         nxt = [np.empty(shapes[s + 1], np.float32) for _ in range(k)]
-        _detail_strips(xs, radius, p, _scale_mods(s, hs, ws), detail, task, strip_pixels, mu_down=nxt)
+        _detail_strips(xs, radius, p, _scale_mods(s, hs, ws), detail, task, strip_pixels, mu_down=nxt, gain=_scale_gain(s, hs, ws))
         details.append(detail)
         xs = nxt
     # 3. coarsest scale: detail plus the well-exposedness-weighted means
     hs, ws = shapes[-1]
     g = np.empty((hs, ws), np.float32)
-    _detail_strips(xs, radius, p, _scale_mods(n_scales - 1, hs, ws), g, task, strip_pixels)
+    _detail_strips(xs, radius, p, _scale_mods(n_scales - 1, hs, ws), g, task, strip_pixels, gain=_scale_gain(n_scales - 1, hs, ws))
     g += _base(xs, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
     del xs
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
@@ -157,7 +173,7 @@ def fmmef_fuse_into(
     del details
     task.report(0.35, "FMMEF: full resolution")
     out = np.empty(frames[0].shape, out_dtype)
-    _detail_strips(frames, radius, p, _scale_mods(0, h, w), out, task, strip_pixels, coarse=g, progress=(0.35, 1.0))
+    _detail_strips(frames, radius, p, _scale_mods(0, h, w), out, task, strip_pixels, coarse=g, progress=(0.35, 1.0), gain=_scale_gain(0, h, w))
     task.report(1.0, "FMMEF: done")
     return out
 
@@ -361,11 +377,13 @@ def _detail_strips(
     mu_down: list[np.ndarray] | None = None,
     coarse: np.ndarray | None = None,
     progress: tuple[float, float] | None = None,
+    gain: _RowResizer | None = None,
 ) -> None:
     """The detail ``D = sum_k d_k`` of one scale, strip by strip, into ``out``.
 
     ``mu_down``: also write each exposure's decimated local mean there. ``coarse``: the
     coarser scale's result; ``out`` then receives ``clip(upsample(coarse) + D)`` in its dtype.
+    ``gain``: log gain on the fused signal strength ``max_k c_k``.
     """
     h, w = xs[0].shape[:2]
     colour = xs[0].ndim == 3
@@ -414,6 +432,8 @@ def _detail_strips(
             cs.append(c)
             ms.append(m)
         scale = cv2.divide(c_max, den)
+        if gain is not None:
+            scale *= np.exp(gain.rows(b0, b1))
         del c_max, den
         # pass 2: detail weights, their window means, and the detail itself
         inv_r = inv_b[r0 - b0 : r1 - b0]

@@ -301,7 +301,7 @@ def spd_decompose(model, images: Sequence[np.ndarray], logits: np.ndarray, out_d
 
     return fmmef_fuse_into(
         images, out_dtype, detail_logits=list(spd_detail_maps(model, logits)), base_logits=[l[1] for l in logits],
-        extra_levels=getattr(model.config, "extra_levels", 0), task=task,
+        detail_gain=spd_detail_gain(model, logits.shape[-2:]), extra_levels=getattr(model.config, "extra_levels", 0), task=task,
     )
 
 
@@ -312,6 +312,13 @@ def spd_detail_maps(model, logits: np.ndarray) -> np.ndarray:
     if offsets is None:
         return logits[:, 0]
     return logits[:, 0, None] + np.asarray(offsets(logits.shape[-2:]), np.float32)
+
+
+def spd_detail_gain(model, size: Sequence[int]) -> np.ndarray | None:
+    """The log gain on each scale's fused signal strength, (S, h, w) at ``size``, when the model has one
+    (a refined bracket: ``model.detail_gains(size)``); else None (the decomposition's own contrast)."""
+    gains = getattr(model, "detail_gains", None)
+    return None if gains is None else np.asarray(gains(size), np.float32)
 
 
 def fuse_spd(model, images: Sequence[np.ndarray], device=None, task=None, out_dtype=np.float32) -> np.ndarray:
@@ -346,7 +353,9 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
         detail = logits[:, :, 0]
         if getattr(model, "detail_offsets", None) is not None:  # per-scale detail maps (see spd_detail_maps)
             detail = detail[:, :, None] + torch.as_tensor(model.detail_offsets(logits.shape[-2:]), device=dev)[None]
-        out = spd_fuse(x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0))[0]
+        gain = spd_detail_gain(model, logits.shape[-2:])
+        gain = None if gain is None else torch.as_tensor(gain, device=dev)[None, None]
+        out = spd_fuse(x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain)[0]
         out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
 

@@ -65,10 +65,13 @@ def _laplacian_abs(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(xp, kern).abs().view(b, k, h, w)
 
 
-def _detail(y: torch.Tensor, r: int, p: float, detail_logits: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _detail(
+    y: torch.Tensor, r: int, p: float, detail_logits: torch.Tensor | None, gain: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One scale's detail ``D`` (B, C, H, W) and the local means ``mu`` (B, K, H, W) passed down.
 
-    ``y``: (B, K, C, H, W) with C = 3 (finest, RGB) or 1 (grey).
+    ``y``: (B, K, C, H, W) with C = 3 (finest, RGB) or 1 (grey). ``gain``: (B, 1, h, w) log gain on
+    the fused signal strength.
     """
     b, k, c, h, w = y.shape
     flat = y.reshape(b, k * c, h, w)
@@ -85,6 +88,8 @@ def _detail(y: torch.Tensor, r: int, p: float, detail_logits: torch.Tensor | Non
         m = torch.exp(_resize(detail_logits, (h, w)).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
         num = num * m
         den_terms = den_terms * m
+    if gain is not None:
+        c_max = c_max * torch.exp(_resize(gain, (h, w)).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
     weight = c_max * num / (den_terms + EPS).sum(dim=1, keepdim=True)  # (B, K, H, W)
     mean_w = _box_mean(weight, r)
     mean_mu_w = _box_mean(mu * weight, r)
@@ -118,11 +123,14 @@ def spd_fuse(
     p: float = 4.0,
     clip: bool = True,
     extra_levels: int = 0,
+    detail_gain: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
 
     ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule); detail
     logits may also be (B, K, S, h, w), one map per scale (:func:`detail_map_index` matches them).
+    ``detail_gain``: (B, 1, h, w) or (B, 1, S, h, w), the log gain on each scale's fused signal
+    strength (:func:`hdrdesk.core.fmmef.fmmef_fuse`'s ``detail_gain``).
     ``clip=False`` returns the raw result (it overshoots [0, 1] by design). ``extra_levels``: scales
     beyond FMMEF's rule (deeper decomposition keeps large-scale contrast; HDRDesk's default uses it).
     """
@@ -131,19 +139,19 @@ def spd_fuse(
     h, w = y.shape[-2:]
     levels = spd_levels(h, w, extra_levels)
 
-    def at(scale: int) -> torch.Tensor | None:
-        return scale_detail_logits(detail_logits, scale, levels + 2)
+    def at(scale: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return scale_detail_logits(detail_logits, scale, levels + 2), scale_detail_logits(detail_gain, scale, levels + 2)
 
     details = []
-    d0, mu = _detail(y, radius, p, at(0))
+    d0, mu = _detail(y, radius, p, *at(0))
     details.append(d0)
     cur = mu[..., 0::2, 0::2]
     for level in range(levels):
-        d, mu = _detail(cur.unsqueeze(2), radius, p, at(level + 1))
+        d, mu = _detail(cur.unsqueeze(2), radius, p, *at(level + 1))
         details.append(d)
         cur = mu[..., 0::2, 0::2]
     # coarsest scale: detail plus the well-exposedness-weighted base
-    d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, at(levels + 1))
+    d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, *at(levels + 1))
     a = _laplacian_abs(cur) * _exposedness(cur)
     if base_logits is not None:
         a = a * torch.exp(_resize(base_logits, tuple(cur.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
