@@ -117,6 +117,15 @@ def test_per_scale_refinement_fuses_alike_on_the_gpu_path():
     assert np.abs(cpu - no_gain).max() > 1e-3  # the gain acts
     assert np.abs(no_gain - fuse_spd(ResidualLogits(net, refined.residual), images)).max() > 1e-3  # the per-scale part acts
     np.testing.assert_allclose(fuse_spd_torch(refined, images, "cpu"), cpu, atol=2e-4)
+    # a model that mixes part of the base one scale finer (NetConfig.coarse_mix): both paths, and Refine's twin
+    import dataclasses
+
+    net.config = refined.config = dataclasses.replace(net.config, coarse_mix=0.3)
+    mixed = fuse_spd(refined, images)
+    assert np.abs(mixed - cpu).max() > 1e-3
+    np.testing.assert_allclose(fuse_spd_torch(refined, images, "cpu"), mixed, atol=2e-4)
+    out = refine_logits(net, images, seconds=120.0, max_steps=3)
+    assert out.after >= out.before and out.after == pytest.approx(_score(frames, fuse_spd(out.model, images)), abs=2e-3)
 
 
 def test_cancel_and_budget():
@@ -162,6 +171,8 @@ def test_fixed_bracket_operators_match_the_reference_functions():
         torch.testing.assert_close(FixedBracketSPD(y, extra_levels=extra)(d, b), spd_fuse(y, d, b, extra_levels=extra), atol=1e-5, rtol=0)
         y64, d64, b64 = y.double(), d.double(), b.double()
         torch.testing.assert_close(FixedBracketSPD(y64, extra_levels=extra)(d64, b64), spd_fuse(y64, d64, b64, extra_levels=extra), atol=1e-12, rtol=0)
+        mixed = FixedBracketSPD(y64, extra_levels=extra, coarse_mix=0.4)(d64, b64)
+        torch.testing.assert_close(mixed, spd_fuse(y64, d64, b64, extra_levels=extra, coarse_mix=0.4), atol=1e-12, rtol=0)
         gain = 0.2 * torch.randn(1, 1, 3, 5, 6, dtype=torch.float64)
         torch.testing.assert_close(
             FixedBracketSPD(y64, extra_levels=extra)(d64, b64, gain), spd_fuse(y64, d64, b64, extra_levels=extra, detail_gain=gain), atol=1e-12, rtol=0

@@ -162,6 +162,27 @@ def test_contrast_gain_fuses_alike_in_both_operators_and_scales_only_its_scale(n
     torch.testing.assert_close(d_gain, 1.5 * d_one, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("mix", [0.3, 1.0])
+def test_coarse_mix_fuses_alike_in_both_operators_and_one_is_a_scale_shallower(mix: float) -> None:
+    from hdrdesk.core.fmmef import fmmef_fuse
+
+    frames = _bracket()
+    g = torch.Generator().manual_seed(3)
+    detail, base = torch.randn(1, 3, 11, 7, generator=g), torch.randn(1, 3, 11, 7, generator=g)
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    maps = dict(detail_logits=list(detail[0].numpy()), base_logits=list(base[0].numpy()))
+    app = fmmef_fuse(frames, extra_levels=1, coarse_mix=mix, **maps)
+    twin = spd_fuse(x, detail, base, extra_levels=1, coarse_mix=mix)[0].permute(1, 2, 0).numpy()
+    assert np.abs(twin - app).max() < 1e-4
+    plain = fmmef_fuse(frames, extra_levels=1, **maps)
+    assert np.abs(app - plain).max() > 1e-3
+    if mix == 1.0:  # all of the base one scale finer: the decomposition one scale shallower
+        np.testing.assert_allclose(app, fmmef_fuse(frames, extra_levels=0, **maps), atol=2e-5)
+        torch.testing.assert_close(spd_fuse(x, detail, base, extra_levels=1, coarse_mix=1.0), spd_fuse(x, detail, base, extra_levels=0), atol=2e-5, rtol=0)
+    with pytest.raises(ValueError, match="coarse_mix"):
+        fmmef_fuse(frames, coarse_mix=1.5)
+
+
 def test_training_objective_fuses_what_the_app_fuses() -> None:
     from hdrdesk.core.fusion import fuse_spd
     from hdrdesk.core.model import FusionNet, NetConfig

@@ -111,7 +111,8 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
     if cfg.init == "scratch":
         if cfg.fusion == "spd":
             return FusionNet(NetConfig(widths=tuple(cfg.widths), exposedness_prior=False, fusion="spd", working_size=cfg.net_working_size,
-                                       extra_levels=max(0, cfg.extra_levels), global_context=cfg.global_context))
+                                       extra_levels=max(0, cfg.extra_levels), global_context=cfg.global_context,
+                                       coarse_mix=max(0.0, cfg.coarse_mix)))
         return FusionNet(NetConfig(widths=tuple(cfg.widths)))
     from hdrdesk.paths import default_model_path
 
@@ -119,6 +120,8 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
     model, _ = load_model(path)
     if model.config.fusion == "spd" and cfg.extra_levels >= 0 and cfg.extra_levels != model.config.extra_levels:
         model.config = dataclasses.replace(model.config, extra_levels=cfg.extra_levels)  # same weights, deeper decomposition
+    if model.config.fusion == "spd" and cfg.coarse_mix >= 0 and cfg.coarse_mix != model.config.coarse_mix:
+        model.config = dataclasses.replace(model.config, coarse_mix=cfg.coarse_mix)  # same weights, another base mix
     if model.config.fusion == "spd" and cfg.global_context and not model.config.global_context:
         # the starting weights plus a whole-bracket branch that starts at zero: the same function
         grown = FusionNet(dataclasses.replace(model.config, global_context=True))

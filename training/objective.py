@@ -120,8 +120,9 @@ class SPDObjective:
 
     def __call__(self, model: torch.nn.Module, rgb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
-        extra = getattr(getattr(model, "module", model).config, "extra_levels", 0)
-        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra)  # (B, 3, H, W)
+        config = getattr(model, "module", model).config
+        extra, mix = getattr(config, "extra_levels", 0), getattr(config, "coarse_mix", 0.0)
+        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra, coarse_mix=mix)  # (B, 3, H, W)
         gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)
         terms: dict[str, torch.Tensor] = {}
@@ -133,7 +134,7 @@ class SPDObjective:
         if self.w_hinge:
             with torch.no_grad():
                 zero = torch.zeros_like(logits[:, :, 0])
-                plain = spd_fuse(rgb, zero, zero, extra_levels=extra)
+                plain = spd_fuse(rgb, zero, zero, extra_levels=extra, coarse_mix=mix)
                 q0 = mef_ssim_torch(gray_y, _weighted_sum(plain, GRAY_WEIGHTS).unsqueeze(1), data_range=1.0)
             terms["hinge"] = torch.relu(q0 - q).mean()
             loss = loss + self.w_hinge * terms["hinge"]

@@ -288,7 +288,7 @@ def refine_logits(
     # input-only parts of the decomposition and of the metric, computed once
     rgb = torch.from_numpy(np.stack([_float_rgb(x) for x in images])).permute(0, 3, 1, 2)[None].contiguous()  # (1, K, 3, H, W)
     base = torch.from_numpy(logits0)
-    fuse = FixedBracketSPD(rgb, extra_levels=getattr(model.config, "extra_levels", 0))
+    fuse = FixedBracketSPD(rgb, extra_levels=getattr(model.config, "extra_levels", 0), coarse_mix=getattr(model.config, "coarse_mix", 0.0))
     metric = FixedBracketMEFSSIM(weighted_sum(rgb[0, metric_exposures(k)], GRAY_WEIGHTS))
     task.check()
     gh, gw = grid_shape(*base.shape[-2:], grid)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from hdrdesk.core import mefssim as M
-from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, scale_detail_logits, spd_levels
+from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, base_intensity, scale_detail_logits, spd_levels
 
 
 def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -42,18 +42,22 @@ def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
 
 
 class FixedBracketSPD:
-    """``spd_fuse(y, detail, base, radius, p, clip=True, extra_levels, detail_gain)`` for a fixed ``y`` (1, K, C, H, W)."""
+    """``spd_fuse(y, detail, base, radius, p, clip=True, extra_levels, detail_gain, coarse_mix)`` for a fixed ``y`` (1, K, C, H, W)."""
 
-    def __init__(self, y: torch.Tensor, radius: int = 4, p: float = 4.0, extra_levels: int = 0) -> None:
+    def __init__(self, y: torch.Tensor, radius: int = 4, p: float = 4.0, extra_levels: int = 0, coarse_mix: float = 0.0) -> None:
         self.r = radius
         h, w = y.shape[-2:]
         levels = spd_levels(h, w, extra_levels)
         self.scales: list[dict] = []
+        self.coarse_mix = coarse_mix if levels >= 1 else 0.0  # as spd_fuse: needs an intermediate scale
         with torch.no_grad():
             cur = y
             for i in range(levels + 1):
                 s, mu = self._prepare(cur, p)
                 self.scales.append(s)
+                if i == levels and self.coarse_mix:  # the last intermediate scale: coarse_mix's base
+                    c = cur[:, :, 0]
+                    self.finer = (c, mu, _laplacian_abs(c) * _exposedness(c))
                 cur = mu[..., 0::2, 0::2].unsqueeze(2)
             s, mu_c = self._prepare(cur, p)
             self.scales.append(s)
@@ -100,12 +104,16 @@ class FixedBracketSPD:
 
         details = [self._detail(s, *at(i)) for i, s in enumerate(self.scales[:-1])]
         d_c = self._detail(self.scales[-1], *at(n - 1))
-        a = self.base_a
-        if base_logits is not None:
-            a = a * torch.exp(_resize(base_logits, tuple(a.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
-        v = (a + EPS) / (a + EPS).sum(dim=1, keepdim=True)
-        g = d_c + box_mean_by_sums(self.mu_c * v, self.r).sum(dim=1, keepdim=True)
-        for d in reversed(details):
+        g = d_c + base_intensity(None, self.mu_c, base_logits, self.r, a=self.base_a, box_mean=box_mean_by_sums)
+        rest = details
+        if self.coarse_mix:
+            x, mu, a = self.finer
+            d = details[-1]
+            mix = self.coarse_mix
+            g = (1.0 - mix) * _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + mix * base_intensity(
+                x, mu, base_logits, self.r, a=a, box_mean=box_mean_by_sums) + d
+            rest = details[:-1]
+        for d in reversed(rest):
             g = _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + d
         return g.clamp(0.0, 1.0)
 

@@ -38,6 +38,7 @@ class RuntimeConfig:
     fusion: str = "spd"
     working_size: int = 0
     extra_levels: int = 0
+    coarse_mix: float = 0.0
     temperature: float = 1.0
     multiple: int = 16
 
@@ -72,6 +73,7 @@ class DnnNetwork:
             fusion=str(cfg.get("fusion", "pyramid")),
             working_size=int(cfg.get("working_size", 0)),
             extra_levels=int(cfg.get("extra_levels", 0)),
+            coarse_mix=float(cfg.get("coarse_mix", 0.0)),
             temperature=float(cfg.get("temperature", 1.0)),
             multiple=int(cfg.get("multiple", 16)),
         )

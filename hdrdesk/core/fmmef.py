@@ -75,6 +75,7 @@ def fmmef_fuse(
     detail_logits: Sequence[np.ndarray] | None = None,
     base_logits: Sequence[np.ndarray] | None = None,
     detail_gain: np.ndarray | None = None,
+    coarse_mix: float = 0.0,
     radius: int = 4,
     p: float = 4.0,
     extra_levels: int = 0,
@@ -89,11 +90,13 @@ def fmmef_fuse(
     scale (:func:`detail_map_index` says which drives which). ``detail_gain``: optional log gain
     on the fused signal strength (FMMEF's ``max_k c_k``, the contrast of the fused patch) of every
     scale, 2-D, or 3-D (S, h, w), one map per scale matched as the detail maps are; 'Refine' uses it.
-    ``task``: progress and cancellation (checked once per strip).
+    ``coarse_mix``: the share (0-1) of the mean intensities mixed one scale finer than the coarsest
+    (over regions half the size); 1 is the decomposition one scale shallower, 0 FMMEF's. ``task``:
+    progress and cancellation (checked once per strip).
     """
     return fmmef_fuse_into(
-        images, np.float32, detail_logits=detail_logits, base_logits=base_logits, detail_gain=detail_gain, radius=radius, p=p,
-        extra_levels=extra_levels, task=task,
+        images, np.float32, detail_logits=detail_logits, base_logits=base_logits, detail_gain=detail_gain, coarse_mix=coarse_mix,
+        radius=radius, p=p, extra_levels=extra_levels, task=task,
     )
 
 
@@ -104,6 +107,7 @@ def fmmef_fuse_into(
     detail_logits: Sequence[np.ndarray] | None = None,
     base_logits: Sequence[np.ndarray] | None = None,
     detail_gain: np.ndarray | None = None,
+    coarse_mix: float = 0.0,
     radius: int = 4,
     p: float = 4.0,
     extra_levels: int = 0,
@@ -123,6 +127,8 @@ def fmmef_fuse_into(
     for name, maps, dims in (("detail_logits", detail_logits, (2, 3)), ("base_logits", base_logits, (2,))):
         if maps is not None and (len(maps) != k or any(np.ndim(m) not in dims or 0 in np.shape(m) for m in maps)):
             raise ValueError(f"{name}: one non-empty {' or '.join(f'{d}-D' for d in dims)} map per exposure ({k})")
+    if not 0.0 <= coarse_mix <= 1.0:
+        raise ValueError(f"coarse_mix {coarse_mix} (0 to 1)")
     if detail_gain is not None and (np.ndim(detail_gain) not in (2, 3) or 0 in np.shape(detail_gain)):
         raise ValueError(f"detail_gain: one non-empty 2-D or 3-D map, not {np.shape(detail_gain)}")
     h, w = frames[0].shape[:2]
@@ -158,6 +164,7 @@ def fmmef_fuse_into(
         nxt = [np.empty(shapes[s + 1], np.float32) for _ in range(k)]
         _detail_strips(xs, radius, p, _scale_mods(s, hs, ws), detail, task, strip_pixels, mu_down=nxt, gain=_scale_gain(s, hs, ws))
         details.append(detail)
+        finer = xs if coarse_mix else None  # the last intermediate scale's images: coarse_mix's base
         xs = nxt
     # 3. coarsest scale: detail plus the well-exposedness-weighted means
     hs, ws = shapes[-1]
@@ -166,9 +173,15 @@ def fmmef_fuse_into(
     g += _base(xs, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
     del xs
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
-    for detail in reversed(details):
+    for i, detail in enumerate(reversed(details)):
         hs, ws = detail.shape
-        detail += _upsample_rows(g, hs, ws, radius, 0, hs)
+        up = _upsample_rows(g, hs, ws, radius, 0, hs)
+        if i == 0 and coarse_mix:  # part of the base one scale finer: mean intensities mixed over smaller regions
+            grey = [x.astype(np.float32) / 65535.0 if x.dtype == np.uint16 else x for x in finer]
+            up *= np.float32(1.0 - coarse_mix)
+            up += np.float32(coarse_mix) * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
+            del finer, grey
+        detail += up
         g = detail
     del details
     task.report(0.35, "FMMEF: full resolution")

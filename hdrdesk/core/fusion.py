@@ -301,7 +301,8 @@ def spd_decompose(model, images: Sequence[np.ndarray], logits: np.ndarray, out_d
 
     return fmmef_fuse_into(
         images, out_dtype, detail_logits=list(spd_detail_maps(model, logits)), base_logits=[l[1] for l in logits],
-        detail_gain=spd_detail_gain(model, logits.shape[-2:]), extra_levels=getattr(model.config, "extra_levels", 0), task=task,
+        detail_gain=spd_detail_gain(model, logits.shape[-2:]), coarse_mix=getattr(model.config, "coarse_mix", 0.0),
+        extra_levels=getattr(model.config, "extra_levels", 0), task=task,
     )
 
 
@@ -355,7 +356,10 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
             detail = detail[:, :, None] + torch.as_tensor(model.detail_offsets(logits.shape[-2:]), device=dev)[None]
         gain = spd_detail_gain(model, logits.shape[-2:])
         gain = None if gain is None else torch.as_tensor(gain, device=dev)[None, None]
-        out = spd_fuse(x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain)[0]
+        out = spd_fuse(
+            x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain,
+            coarse_mix=getattr(model.config, "coarse_mix", 0.0),
+        )[0]
         out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
 

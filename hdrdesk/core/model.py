@@ -47,6 +47,7 @@ class NetConfig:
     working_size: int = 0  # short side the network sees; 0: the caller's (FusionOptions.working_size)
     extra_levels: int = 0  # spd: decomposition scales beyond FMMEF's rule
     global_context: bool = False  # a branch that feeds what the whole bracket looks like back to every pixel
+    coarse_mix: float = 0.0  # spd: share of the mean intensities mixed one scale finer than the coarsest
 
     @property
     def arch(self) -> str:
@@ -68,6 +69,7 @@ class NetConfig:
             working_size=int(d.get("working_size", 0)),
             extra_levels=int(d.get("extra_levels", 0)),
             global_context=bool(d.get("global_context", False)),
+            coarse_mix=float(d.get("coarse_mix", 0.0)),
         )
 
 

@@ -124,13 +124,15 @@ def spd_fuse(
     clip: bool = True,
     extra_levels: int = 0,
     detail_gain: torch.Tensor | None = None,
+    coarse_mix: float = 0.0,
 ) -> torch.Tensor:
     """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
 
     ``detail_logits``/``base_logits``: (B, K, h, w) maps of any size (None: FMMEF's rule); detail
     logits may also be (B, K, S, h, w), one map per scale (:func:`detail_map_index` matches them).
     ``detail_gain``: (B, 1, h, w) or (B, 1, S, h, w), the log gain on each scale's fused signal
-    strength (:func:`hdrdesk.core.fmmef.fmmef_fuse`'s ``detail_gain``).
+    strength (:func:`hdrdesk.core.fmmef.fmmef_fuse`'s ``detail_gain``). ``coarse_mix``: the share of the
+    mean intensities mixed one scale finer (:func:`hdrdesk.core.fmmef.fmmef_fuse`'s ``coarse_mix``).
     ``clip=False`` returns the raw result (it overshoots [0, 1] by design). ``extra_levels``: scales
     beyond FMMEF's rule (deeper decomposition keeps large-scale contrast; HDRDesk's default uses it).
     """
@@ -146,20 +148,35 @@ def spd_fuse(
     d0, mu = _detail(y, radius, p, *at(0))
     details.append(d0)
     cur = mu[..., 0::2, 0::2]
+    finer = None  # the last intermediate scale's grey image and local means (coarse_mix's base)
     for level in range(levels):
         d, mu = _detail(cur.unsqueeze(2), radius, p, *at(level + 1))
         details.append(d)
+        finer = (cur, mu)
         cur = mu[..., 0::2, 0::2]
     # coarsest scale: detail plus the well-exposedness-weighted base
     d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, *at(levels + 1))
-    a = _laplacian_abs(cur) * _exposedness(cur)
-    if base_logits is not None:
-        a = a * torch.exp(_resize(base_logits, tuple(cur.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
-    v = (a + EPS) / (a + EPS).sum(dim=1, keepdim=True)
-    g = d_c + _box_mean(mu_c * v, radius).sum(dim=1, keepdim=True)
-    for d in reversed(details):
+    g = d_c + base_intensity(cur, mu_c, base_logits, radius)
+    rest = details
+    if coarse_mix and finer is not None:  # part of the base from the next finer scale: mean intensities over smaller regions
+        d = details[-1]
+        g = (1.0 - coarse_mix) * _upsample_box(g, tuple(d.shape[-2:]), radius) + coarse_mix * base_intensity(*finer, base_logits, radius) + d
+        rest = details[:-1]
+    for d in reversed(rest):
         g = _upsample_box(g, tuple(d.shape[-2:]), radius) + d
     return g.clamp(0.0, 1.0) if clip else g
+
+
+def base_intensity(
+    x: torch.Tensor, mu: torch.Tensor, base_logits: torch.Tensor | None, radius: int, a: torch.Tensor | None = None, box_mean=_box_mean
+) -> torch.Tensor:
+    """The mean intensities of a scale's grey images ``x`` (B, K, h, w), local means ``mu``, mixed by
+    |Laplacian| x well-exposedness (``a``, when computed already) times ``exp(base_logits)`` -> (B, 1, h, w)."""
+    a = _laplacian_abs(x) * _exposedness(x) if a is None else a
+    if base_logits is not None:
+        a = a * torch.exp(_resize(base_logits, tuple(a.shape[-2:])).clamp(-LOGIT_CLAMP, LOGIT_CLAMP))
+    v = (a + EPS) / (a + EPS).sum(dim=1, keepdim=True)
+    return box_mean(mu * v, radius).sum(dim=1, keepdim=True)
 
 
 # ------------------------------------------------------------------ what the network sees, what the metric sees
