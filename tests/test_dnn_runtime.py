@@ -59,15 +59,15 @@ def test_shipped_export_is_current_and_equals_torch():
         np.testing.assert_allclose(out, ref, atol=TOL)
 
 
-@pytest.mark.parametrize("kind", ["spd", "pyramid", "spd-context"])
+@pytest.mark.parametrize("kind", ["spd", "pyramid", "spd-context", "spd-mix"])
 def test_export_of_a_model_equals_torch(tmp_path, kind):
     pytest.importorskip("onnx")  # the export needs it (the test extra brings it)
     from hdrdesk.core.dnn_runtime import export_onnx
 
     torch.manual_seed(1)
-    context = kind == "spd-context"
-    kind = kind.removesuffix("-context")
-    model = FusionNet(NetConfig(widths=(4, 8), fusion=kind, working_size=48 if kind == "spd" else 0, global_context=context)).eval()
+    context, mix = kind == "spd-context", kind == "spd-mix"
+    kind = kind.removesuffix("-context").removesuffix("-mix")
+    model = FusionNet(NetConfig(widths=(4, 8), fusion=kind, working_size=48 if kind == "spd" else 0, global_context=context, learned_mix=mix)).eval()
     with torch.no_grad():  # a non-trivial head (the spd head starts at zero)
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))

@@ -181,6 +181,12 @@ def test_coarse_mix_fuses_alike_in_both_operators_and_one_is_a_scale_shallower(m
         torch.testing.assert_close(spd_fuse(x, detail, base, extra_levels=1, coarse_mix=1.0), spd_fuse(x, detail, base, extra_levels=0), atol=2e-5, rtol=0)
     with pytest.raises(ValueError, match="coarse_mix"):
         fmmef_fuse(frames, coarse_mix=1.5)
+    # a mix map (the network's, NetConfig.learned_mix): both operators alike, a constant map is the share
+    mix_map = torch.rand(1, 1, 6, 9, generator=g)
+    app_map = fmmef_fuse(frames, extra_levels=1, coarse_mix=mix_map[0, 0].numpy(), **maps)
+    twin_map = spd_fuse(x, detail, base, extra_levels=1, coarse_mix=mix_map)[0].permute(1, 2, 0).numpy()
+    assert np.abs(twin_map - app_map).max() < 1e-4
+    np.testing.assert_allclose(fmmef_fuse(frames, extra_levels=1, coarse_mix=np.full((6, 9), mix, np.float32), **maps), app, atol=1e-6)
 
 
 def test_training_objective_fuses_what_the_app_fuses() -> None:

@@ -241,6 +241,41 @@ def test_finetune_command_runs_saves_a_model_and_keeps_the_starting_models_objec
     assert code == 2 and "not found" in err and "Traceback" not in err
 
 
+def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_path):
+    import numpy as np
+
+    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
+    from hdrdesk.core.model import FusionNet, NetConfig, model_state
+    from hdrdesk.training.loop import initial_model
+    from hdrdesk.training.refine import refine_logits
+
+    torch.manual_seed(0)
+    start = FusionNet(NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48, extra_levels=1, coarse_mix=0.25)).eval()
+    with torch.no_grad():
+        for p in start.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    path = tmp_path / "start.pt"
+    torch.save(model_state(start, name="start"), path)
+    grown = initial_model(TrainConfig(fusion="spd", init=str(path), learned_mix=True))
+    assert grown.config.learned_mix and grown.head.out_channels == 3
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0.05, 1.0, 160, dtype=np.float32)[None, :, None]  # a bright side and a dark side
+    scene = (ramp * (0.6 + 0.4 * rng.random((96, 160, 3)))).astype(np.float32)
+    images = [np.clip(scene * s, 0, 1) for s in (0.4, 1.0, 2.5)]
+    y = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(grown(y)[:, :, :2], start(y))
+        np.testing.assert_array_equal(fuse_spd(grown, images), fuse_spd(start, images))  # sigmoid(bias) = 0.25 everywhere
+        grown.head.weight[2].normal_(0.0, 0.5)  # now a mix that varies over the picture, mostly near 1
+        grown.head.bias[2].fill_(3.0)
+    mixed = fuse_spd(grown, images)
+    effect = np.abs(mixed - fuse_spd(start, images)).max()
+    gpu = np.abs(fuse_spd_torch(grown, images, "cpu") - mixed).max()  # the GPU path mixes alike (its network input
+    assert effect > 1e-2 and gpu < 2e-3  # is resized by torch, not OpenCV: its logits differ a little)
+    out = refine_logits(grown, images, seconds=60.0, max_steps=3)  # Refine keeps the network's mix
+    assert out.after >= out.before
+
+
 def test_whole_bracket_branch_starts_as_the_starting_model_and_then_sees_the_whole_bracket(tmp_path):
     from hdrdesk.core.model import FusionNet, NetConfig, model_state
     from hdrdesk.training.loop import initial_model

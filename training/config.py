@@ -42,6 +42,7 @@ class TrainConfig:
     distill_cell: int = 1  # distill: compare logits in blocks of this many pixels (of the network's working size)
     w_keep: float = 1.0  # distill: keeps the logits on each bracket's darkest/brightest pair where the starting model put them
     global_context: bool = False  # spd: add the whole-bracket branch (a model without one gets it, starting at zero)
+    learned_mix: bool = False  # spd: grow a third output that predicts coarse_mix per pixel (starting at coarse_mix)
     coarse_mix: float = -1.0  # spd: share of the base mixed one scale finer (-1: the starting model's; NetConfig.coarse_mix)
     widths: list[int] = field(default_factory=lambda: [8, 16, 24, 32, 48])
     init: str = "scratch"  # scratch | default | PATH

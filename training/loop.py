@@ -122,6 +122,18 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
         model.config = dataclasses.replace(model.config, extra_levels=cfg.extra_levels)  # same weights, deeper decomposition
     if model.config.fusion == "spd" and cfg.coarse_mix >= 0 and cfg.coarse_mix != model.config.coarse_mix:
         model.config = dataclasses.replace(model.config, coarse_mix=cfg.coarse_mix)  # same weights, another base mix
+    if model.config.fusion == "spd" and cfg.learned_mix and not model.config.learned_mix:
+        grown = FusionNet(dataclasses.replace(model.config, learned_mix=True))
+        state = model.state_dict()
+        w, b = state.pop("head.weight"), state.pop("head.bias")
+        grown.load_state_dict(state, strict=False)
+        start = min(max(model.config.coarse_mix, 1e-3), 1 - 1e-3)
+        with torch.no_grad():
+            grown.head.weight[:2] = w
+            grown.head.bias[:2] = b
+            grown.head.weight[2] = 0.0
+            grown.head.bias[2] = math.log(start / (1 - start))  # the mix starts as the constant
+        model = grown.eval()
     if model.config.fusion == "spd" and cfg.global_context and not model.config.global_context:
         # the starting weights plus a whole-bracket branch that starts at zero: the same function
         grown = FusionNet(dataclasses.replace(model.config, global_context=True))

@@ -122,6 +122,8 @@ class SPDObjective:
         logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
         config = getattr(model, "module", model).config
         extra, mix = getattr(config, "extra_levels", 0), getattr(config, "coarse_mix", 0.0)
+        if logits.shape[2] >= 3:  # the network predicts the mix (NetConfig.learned_mix)
+            mix = torch.sigmoid(logits[:, :, 2].mean(dim=1, keepdim=True))
         fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra, coarse_mix=mix)  # (B, 3, H, W)
         gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)

@@ -110,7 +110,16 @@ class ResidualLogits(nn.Module):
         logits = self.net(x)  # (B, K, 2, h, w)
         if logits.shape[1] != self.residual.shape[0]:
             raise InputError(f"this refinement is for a bracket of {self.residual.shape[0]} exposures, not {logits.shape[1]}")
-        return logits + upsample_residual(self.residual.to(device=logits.device, dtype=logits.dtype), logits.shape[-2:])[None]
+        return add_residual(logits, upsample_residual(self.residual.to(device=logits.device, dtype=logits.dtype), logits.shape[-2:])[None])
+
+
+def add_residual(logits, residual):
+    """``logits`` (..., C, h, w) plus a (detail, base) residual (..., 2, h, w): a third channel (the
+    network's coarse mix, NetConfig.learned_mix) is left as the network said."""
+    if logits.shape[-3] == residual.shape[-3]:
+        return logits + residual
+    cat = torch.cat if torch.is_tensor(logits) else np.concatenate
+    return cat([logits[..., :2, :, :] + residual, logits[..., 2:, :, :]], -3)
 
 
 def upsample_residual(residual: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -242,7 +251,7 @@ def refine_logits(
     is one map per scale of the decomposition (else one for all scales). ``gain_scales``: how many of
     the finest scales get a bounded gain on their contrast (0: none).
     """
-    from hdrdesk.core.fusion import is_spd_model, spd_decompose, spd_logits
+    from hdrdesk.core.fusion import is_spd_model, spd_coarse_mix, spd_decompose, spd_logits
     from hdrdesk.core.mefssim import mef_ssim, rgb_to_gray_matlab
     from hdrdesk.core.spd import GRAY_WEIGHTS, weighted_sum
     from hdrdesk.training.refine_ops import FixedBracketMEFSSIM, FixedBracketSPD
@@ -288,7 +297,8 @@ def refine_logits(
     # input-only parts of the decomposition and of the metric, computed once
     rgb = torch.from_numpy(np.stack([_float_rgb(x) for x in images])).permute(0, 3, 1, 2)[None].contiguous()  # (1, K, 3, H, W)
     base = torch.from_numpy(logits0)
-    fuse = FixedBracketSPD(rgb, extra_levels=getattr(model.config, "extra_levels", 0), coarse_mix=getattr(model.config, "coarse_mix", 0.0))
+    mix = spd_coarse_mix(model, logits0)  # the network's own (a map when it predicts one), not refined
+    fuse = FixedBracketSPD(rgb, extra_levels=getattr(model.config, "extra_levels", 0), coarse_mix=torch.from_numpy(mix)[None, None] if isinstance(mix, np.ndarray) else mix)
     metric = FixedBracketMEFSSIM(weighted_sum(rgb[0, metric_exposures(k)], GRAY_WEIGHTS))
     task.check()
     gh, gw = grid_shape(*base.shape[-2:], grid)
@@ -373,7 +383,7 @@ def refine_logits(
     detail_gain = None if not n_gain else gain_maps(best_gain).detach()
     refined = ResidualLogits(model, residual, scale_residual=scale_residual, gain=detail_gain)
     with torch.no_grad():
-        refined_logits = (base + upsample_residual(residual, base.shape[-2:])).numpy()  # as ResidualLogits adds it
+        refined_logits = add_residual(base, upsample_residual(residual, base.shape[-2:])).numpy()  # as ResidualLogits adds it
     candidate = score(refined_logits, refined)
     kept = candidate > before
     task.report(1.0, "Refined" if kept else "Refinement discarded")

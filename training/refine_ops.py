@@ -49,13 +49,13 @@ class FixedBracketSPD:
         h, w = y.shape[-2:]
         levels = spd_levels(h, w, extra_levels)
         self.scales: list[dict] = []
-        self.coarse_mix = coarse_mix if levels >= 1 else 0.0  # as spd_fuse: needs an intermediate scale
+        self.coarse_mix = coarse_mix if levels >= 1 else 0.0  # as spd_fuse: needs an intermediate scale (a share, or a (1, 1, h, w) map)
         with torch.no_grad():
             cur = y
             for i in range(levels + 1):
                 s, mu = self._prepare(cur, p)
                 self.scales.append(s)
-                if i == levels and self.coarse_mix:  # the last intermediate scale: coarse_mix's base
+                if i == levels and (torch.is_tensor(self.coarse_mix) or self.coarse_mix):  # the last intermediate scale: coarse_mix's base
                     c = cur[:, :, 0]
                     self.finer = (c, mu, _laplacian_abs(c) * _exposedness(c))
                 cur = mu[..., 0::2, 0::2].unsqueeze(2)
@@ -106,10 +106,10 @@ class FixedBracketSPD:
         d_c = self._detail(self.scales[-1], *at(n - 1))
         g = d_c + base_intensity(None, self.mu_c, base_logits, self.r, a=self.base_a, box_mean=box_mean_by_sums)
         rest = details
-        if self.coarse_mix:
+        if torch.is_tensor(self.coarse_mix) or self.coarse_mix:
             x, mu, a = self.finer
             d = details[-1]
-            mix = self.coarse_mix
+            mix = _resize(self.coarse_mix, tuple(d.shape[-2:])) if torch.is_tensor(self.coarse_mix) else self.coarse_mix
             g = (1.0 - mix) * _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + mix * base_intensity(
                 x, mu, base_logits, self.r, a=a, box_mean=box_mean_by_sums) + d
             rest = details[:-1]

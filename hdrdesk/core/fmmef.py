@@ -127,8 +127,9 @@ def fmmef_fuse_into(
     for name, maps, dims in (("detail_logits", detail_logits, (2, 3)), ("base_logits", base_logits, (2,))):
         if maps is not None and (len(maps) != k or any(np.ndim(m) not in dims or 0 in np.shape(m) for m in maps)):
             raise ValueError(f"{name}: one non-empty {' or '.join(f'{d}-D' for d in dims)} map per exposure ({k})")
-    if not 0.0 <= coarse_mix <= 1.0:
-        raise ValueError(f"coarse_mix {coarse_mix} (0 to 1)")
+    mix_map = np.ndim(coarse_mix) == 2
+    if not mix_map and not 0.0 <= coarse_mix <= 1.0:
+        raise ValueError(f"coarse_mix {coarse_mix} (0 to 1, or a 2-D map)")
     if detail_gain is not None and (np.ndim(detail_gain) not in (2, 3) or 0 in np.shape(detail_gain)):
         raise ValueError(f"detail_gain: one non-empty 2-D or 3-D map, not {np.shape(detail_gain)}")
     h, w = frames[0].shape[:2]
@@ -164,7 +165,7 @@ def fmmef_fuse_into(
         nxt = [np.empty(shapes[s + 1], np.float32) for _ in range(k)]
         _detail_strips(xs, radius, p, _scale_mods(s, hs, ws), detail, task, strip_pixels, mu_down=nxt, gain=_scale_gain(s, hs, ws))
         details.append(detail)
-        finer = xs if coarse_mix else None  # the last intermediate scale's images: coarse_mix's base
+        finer = xs if (mix_map or coarse_mix) else None  # the last intermediate scale's images: coarse_mix's base
         xs = nxt
     # 3. coarsest scale: detail plus the well-exposedness-weighted means
     hs, ws = shapes[-1]
@@ -176,10 +177,11 @@ def fmmef_fuse_into(
     for i, detail in enumerate(reversed(details)):
         hs, ws = detail.shape
         up = _upsample_rows(g, hs, ws, radius, 0, hs)
-        if i == 0 and coarse_mix:  # part of the base one scale finer: mean intensities mixed over smaller regions
+        if i == 0 and (mix_map or coarse_mix):  # part of the base one scale finer: mean intensities mixed over smaller regions
             grey = [x.astype(np.float32) / 65535.0 if x.dtype == np.uint16 else x for x in finer]
-            up *= np.float32(1.0 - coarse_mix)
-            up += np.float32(coarse_mix) * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
+            m = _resize(np.asarray(coarse_mix, np.float32), hs, ws) if mix_map else np.float32(coarse_mix)
+            up *= 1.0 - m
+            up += m * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
             del finer, grey
         detail += up
         g = detail

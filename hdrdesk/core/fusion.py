@@ -301,7 +301,7 @@ def spd_decompose(model, images: Sequence[np.ndarray], logits: np.ndarray, out_d
 
     return fmmef_fuse_into(
         images, out_dtype, detail_logits=list(spd_detail_maps(model, logits)), base_logits=[l[1] for l in logits],
-        detail_gain=spd_detail_gain(model, logits.shape[-2:]), coarse_mix=getattr(model.config, "coarse_mix", 0.0),
+        detail_gain=spd_detail_gain(model, logits.shape[-2:]), coarse_mix=spd_coarse_mix(model, logits),
         extra_levels=getattr(model.config, "extra_levels", 0), task=task,
     )
 
@@ -313,6 +313,14 @@ def spd_detail_maps(model, logits: np.ndarray) -> np.ndarray:
     if offsets is None:
         return logits[:, 0]
     return logits[:, 0, None] + np.asarray(offsets(logits.shape[-2:]), np.float32)
+
+
+def spd_coarse_mix(model, logits: np.ndarray):
+    """The share of the base mixed one scale finer: a (h, w) map when the network predicts it (a third
+    logit per exposure: the sigmoid of its mean over the exposures), else the model's constant."""
+    if logits.shape[1] >= 3:
+        return (1.0 / (1.0 + np.exp(-logits[:, 2].mean(axis=0)))).astype(np.float32)
+    return getattr(model.config, "coarse_mix", 0.0)
 
 
 def spd_detail_gain(model, size: Sequence[int]) -> np.ndarray | None:
@@ -356,9 +364,9 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
             detail = detail[:, :, None] + torch.as_tensor(model.detail_offsets(logits.shape[-2:]), device=dev)[None]
         gain = spd_detail_gain(model, logits.shape[-2:])
         gain = None if gain is None else torch.as_tensor(gain, device=dev)[None, None]
+        mix = torch.sigmoid(logits[:, :, 2].mean(dim=1, keepdim=True)) if logits.shape[2] >= 3 else getattr(model.config, "coarse_mix", 0.0)
         out = spd_fuse(
-            x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain,
-            coarse_mix=getattr(model.config, "coarse_mix", 0.0),
+            x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain, coarse_mix=mix,
         )[0]
         out = out.permute(1, 2, 0) if out.shape[0] == 3 else out[0]
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)

@@ -48,6 +48,7 @@ class NetConfig:
     extra_levels: int = 0  # spd: decomposition scales beyond FMMEF's rule
     global_context: bool = False  # a branch that feeds what the whole bracket looks like back to every pixel
     coarse_mix: float = 0.0  # spd: share of the mean intensities mixed one scale finer than the coarsest
+    learned_mix: bool = False  # spd: a third output per exposure; sigmoid of its mean over the exposures is the mix, per pixel
 
     @property
     def arch(self) -> str:
@@ -70,6 +71,7 @@ class NetConfig:
             extra_levels=int(d.get("extra_levels", 0)),
             global_context=bool(d.get("global_context", False)),
             coarse_mix=float(d.get("coarse_mix", 0.0)),
+            learned_mix=bool(d.get("learned_mix", False)),
         )
 
 
@@ -144,7 +146,7 @@ class FusionNet(nn.Module):
         if config.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {config.fusion!r} (choose from {', '.join(FUSIONS)})")
         self.context = GlobalContext(w[-1]) if config.global_context else None
-        self.head = nn.Conv2d(w[0], 2 if config.fusion == "spd" else 1, 3, padding=1)
+        self.head = nn.Conv2d(w[0], (3 if config.learned_mix else 2) if config.fusion == "spd" else 1, 3, padding=1)
         if config.exposedness_prior or config.fusion == "spd":
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -169,7 +171,7 @@ class FusionNet(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block.forward_joined(x, skip, k)
         if self.config.fusion == "spd":
-            return self.head(x).view(b, k, 2, h, w)
+            return self.head(x).view(b, k, self.head.out_channels, h, w)
         out = self.head(x).view(b, k, h, w)
         if self.config.exposedness_prior:
             out = out - (y - 0.5) ** 2 / (2 * self.config.prior_sigma**2)

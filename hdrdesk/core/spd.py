@@ -124,7 +124,7 @@ def spd_fuse(
     clip: bool = True,
     extra_levels: int = 0,
     detail_gain: torch.Tensor | None = None,
-    coarse_mix: float = 0.0,
+    coarse_mix: float | torch.Tensor = 0.0,
 ) -> torch.Tensor:
     """Fuse (B, K, C, H, W) exposures in [0, 1] (C = 3 or 1) -> (B, C, H, W).
 
@@ -158,9 +158,10 @@ def spd_fuse(
     d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, *at(levels + 1))
     g = d_c + base_intensity(cur, mu_c, base_logits, radius)
     rest = details
-    if coarse_mix and finer is not None:  # part of the base from the next finer scale: mean intensities over smaller regions
+    if (torch.is_tensor(coarse_mix) or coarse_mix) and finer is not None:  # part of the base one scale finer: smaller regions
         d = details[-1]
-        g = (1.0 - coarse_mix) * _upsample_box(g, tuple(d.shape[-2:]), radius) + coarse_mix * base_intensity(*finer, base_logits, radius) + d
+        mix = _resize(coarse_mix, tuple(d.shape[-2:])) if torch.is_tensor(coarse_mix) else coarse_mix  # (B, 1, h, w) map or a share
+        g = (1.0 - mix) * _upsample_box(g, tuple(d.shape[-2:]), radius) + mix * base_intensity(*finer, base_logits, radius) + d
         rest = details[:-1]
     for d in reversed(rest):
         g = _upsample_box(g, tuple(d.shape[-2:]), radius) + d
