@@ -85,7 +85,7 @@ def test_export_of_a_model_equals_torch(tmp_path, kind):
     ops = [n.op_type for n in onnx.load(str(sidecar_paths(path)[0])).graph.node]
     context_convs = 3 if context else 0  # the whole-bracket branch: own, shared, out; one Expand of its 1x1 result
     assert ops.count("Expand") == (1 if context else 0)
-    assert ops.count("Conv") == 4 * len(model.enc) + 5 * len(model.dec) + 1 + context_convs  # own + mean per mix, 2 convs per decoder input
+    assert ops.count("Conv") == 4 * len(model.enc) + 5 * len(model.dec) + 1 + context_convs + mix  # own + mean per mix, 2 convs per decoder input
 
 
 def test_stale_or_missing_export_falls_back_to_torch(tmp_path, monkeypatch):

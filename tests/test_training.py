@@ -257,7 +257,7 @@ def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_pat
     path = tmp_path / "start.pt"
     torch.save(model_state(start, name="start"), path)
     grown = initial_model(TrainConfig(fusion="spd", init=str(path), learned_mix=True))
-    assert grown.config.learned_mix and grown.head.out_channels == 3
+    assert grown.config.learned_mix and grown.mix_head is not None
     rng = np.random.default_rng(0)
     ramp = np.linspace(0.05, 1.0, 160, dtype=np.float32)[None, :, None]  # a bright side and a dark side
     scene = (ramp * (0.6 + 0.4 * rng.random((96, 160, 3)))).astype(np.float32)
@@ -266,14 +266,17 @@ def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_pat
     with torch.no_grad():
         assert torch.equal(grown(y)[:, :, :2], start(y))
         np.testing.assert_array_equal(fuse_spd(grown, images), fuse_spd(start, images))  # sigmoid(bias) = 0.25 everywhere
-        grown.head.weight[2].normal_(0.0, 0.5)  # now a mix that varies over the picture, mostly near 1
-        grown.head.bias[2].fill_(3.0)
+        grown.mix_head.weight.normal_(0.0, 0.5)  # now a mix that varies over the picture, mostly near 1
+        grown.mix_head.bias.fill_(3.0)
     mixed = fuse_spd(grown, images)
     effect = np.abs(mixed - fuse_spd(start, images)).max()
     gpu = np.abs(fuse_spd_torch(grown, images, "cpu") - mixed).max()  # the GPU path mixes alike (its network input
     assert effect > 1e-2 and gpu < 2e-3  # is resized by torch, not OpenCV: its logits differ a little)
     out = refine_logits(grown, images, seconds=60.0, max_steps=3)  # Refine keeps the network's mix
     assert out.after >= out.before
+    from hdrdesk.training.loop import MIX_LR_SCALE, make_optimizer
+
+    assert [g["lr"] for g in make_optimizer(grown, 1e-3).param_groups] == [1e-3, 1e-3 * MIX_LR_SCALE]  # the new head's own step
 
 
 def test_whole_bracket_branch_starts_as_the_starting_model_and_then_sees_the_whole_bracket(tmp_path):

@@ -124,15 +124,13 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
         model.config = dataclasses.replace(model.config, coarse_mix=cfg.coarse_mix)  # same weights, another base mix
     if model.config.fusion == "spd" and cfg.learned_mix and not model.config.learned_mix:
         grown = FusionNet(dataclasses.replace(model.config, learned_mix=True))
-        state = model.state_dict()
-        w, b = state.pop("head.weight"), state.pop("head.bias")
-        grown.load_state_dict(state, strict=False)
+        missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+        if unexpected or any(not name.startswith("mix_head.") for name in missing):
+            raise ModelError(f"{path}: cannot add the learned mix to this model")
         start = min(max(model.config.coarse_mix, 1e-3), 1 - 1e-3)
         with torch.no_grad():
-            grown.head.weight[:2] = w
-            grown.head.bias[:2] = b
-            grown.head.weight[2] = 0.0
-            grown.head.bias[2] = math.log(start / (1 - start))  # the mix starts as the constant
+            grown.mix_head.weight.zero_()
+            grown.mix_head.bias.fill_(math.log(start / (1 - start)))  # the mix starts as the constant
         model = grown.eval()
     if model.config.fusion == "spd" and cfg.global_context and not model.config.global_context:
         # the starting weights plus a whole-bracket branch that starts at zero: the same function
@@ -320,9 +318,18 @@ def truncate_log(log_csv: Path, step: int) -> None:
 # ------------------------------------------------------------------ the loop
 
 
+MIX_LR_SCALE = 10.0  # the learned mix's head starts at zero and its signal is weak: a larger step
+
+
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The optimiser of training, fine-tuning and Refine (AdamW)."""
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    """The optimiser of training, fine-tuning and Refine (AdamW); a learned mix's head gets ``MIX_LR_SCALE`` x ``lr``."""
+    net = getattr(model, "module", model)
+    mix = list(net.mix_head.parameters()) if getattr(net, "mix_head", None) is not None else []
+    rest = [p for p in model.parameters() if all(p is not q for q in mix)]
+    groups = [{"params": rest, "lr_scale": 1.0}] + ([{"params": mix, "lr_scale": MIX_LR_SCALE}] if mix else [])
+    for g in groups:
+        g["lr"] = lr * g["lr_scale"]
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
 
 
 def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float = 1.0) -> None:
@@ -449,7 +456,7 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
             task.check()
             lr = lr_at(cfg, step)
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             try:
                 opt.zero_grad(set_to_none=True)
                 for _ in range(cfg.accum):

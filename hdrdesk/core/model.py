@@ -146,7 +146,10 @@ class FusionNet(nn.Module):
         if config.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {config.fusion!r} (choose from {', '.join(FUSIONS)})")
         self.context = GlobalContext(w[-1]) if config.global_context else None
-        self.head = nn.Conv2d(w[0], (3 if config.learned_mix else 2) if config.fusion == "spd" else 1, 3, padding=1)
+        self.head = nn.Conv2d(w[0], 2 if config.fusion == "spd" else 1, 3, padding=1)
+        # spd with learned_mix: a third logit per exposure, the coarse mix (a head of its own, so that training
+        # can give it its own learning rate)
+        self.mix_head = nn.Conv2d(w[0], 1, 3, padding=1) if config.fusion == "spd" and config.learned_mix else None
         if config.exposedness_prior or config.fusion == "spd":
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
@@ -171,7 +174,10 @@ class FusionNet(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block.forward_joined(x, skip, k)
         if self.config.fusion == "spd":
-            return self.head(x).view(b, k, self.head.out_channels, h, w)
+            out = self.head(x).view(b, k, 2, h, w)
+            if self.mix_head is not None:
+                out = torch.cat([out, self.mix_head(x).view(b, k, 1, h, w)], dim=2)
+            return out
         out = self.head(x).view(b, k, h, w)
         if self.config.exposedness_prior:
             out = out - (y - 0.5) ** 2 / (2 * self.config.prior_sigma**2)
