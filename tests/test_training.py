@@ -241,21 +241,29 @@ def test_finetune_command_runs_saves_a_model_and_keeps_the_starting_models_objec
     assert code == 2 and "not found" in err and "Traceback" not in err
 
 
-def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_path):
-    import numpy as np
-
-    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
-    from hdrdesk.core.model import FusionNet, NetConfig, model_state
-    from hdrdesk.training.loop import initial_model
-    from hdrdesk.training.refine import refine_logits
+def _saved_start(tmp_path, config):
+    """A small v2 network with non-trivial weights, saved as a model file: (model, path)."""
+    from hdrdesk.core.model import FusionNet, model_state
 
     torch.manual_seed(0)
-    start = FusionNet(NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48, extra_levels=1, coarse_mix=0.25)).eval()
+    start = FusionNet(config).eval()
     with torch.no_grad():
         for p in start.parameters():
             p.add_(0.1 * torch.randn_like(p))
     path = tmp_path / "start.pt"
     torch.save(model_state(start, name="start"), path)
+    return start, path
+
+
+def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_path):
+    import numpy as np
+
+    from hdrdesk.core.fusion import fuse_spd, fuse_spd_torch
+    from hdrdesk.core.model import NetConfig
+    from hdrdesk.training.loop import initial_model
+    from hdrdesk.training.refine import refine_logits
+
+    start, path = _saved_start(tmp_path, NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48, extra_levels=1, coarse_mix=0.25))
     grown = initial_model(TrainConfig(fusion="spd", init=str(path), learned_mix=True))
     assert grown.config.learned_mix and grown.mix_head is not None
     rng = np.random.default_rng(0)
@@ -280,16 +288,10 @@ def test_learned_mix_starts_as_the_constant_mix_and_then_mixes_per_pixel(tmp_pat
 
 
 def test_whole_bracket_branch_starts_as_the_starting_model_and_then_sees_the_whole_bracket(tmp_path):
-    from hdrdesk.core.model import FusionNet, NetConfig, model_state
+    from hdrdesk.core.model import NetConfig
     from hdrdesk.training.loop import initial_model
 
-    torch.manual_seed(0)
-    start = FusionNet(NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48)).eval()
-    with torch.no_grad():
-        for p in start.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    path = tmp_path / "start.pt"
-    torch.save(model_state(start, name="start"), path)
+    start, path = _saved_start(tmp_path, NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48))
     grown = initial_model(TrainConfig(fusion="spd", init=str(path), global_context=True))
     assert grown.config.global_context and not start.config.global_context
     y = torch.rand(1, 3, 32, 160)
