@@ -1,14 +1,12 @@
-"""Fusion runs on a worker: completion, cancel, latest request wins, a responsive UI thread."""
+"""Fusion runs on a worker: completion, cancel, latest request wins, a multi-megapixel bracket end to end."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
 from guitools import load_and_fuse, write_bracket
-from PySide6.QtCore import QTimer
 
 import hdrdesk.gui.jobs as jobs
 from hdrdesk.core.fusion import fuse_frames as real_fuse
@@ -151,24 +149,12 @@ def test_job_runner_policies(qtbot):
 
 
 @pytest.mark.slow
-def test_ui_thread_never_stalls_on_a_multi_megapixel_bracket(qtbot, window, tmp_path):
-    """A 20 ms heartbeat on the UI thread while 3 x 6 MP frames load, fuse and display."""
+def test_a_multi_megapixel_bracket_loads_fuses_and_displays(qtbot, window, tmp_path):
+    """3 x 6 MP frames load, fuse and display, at fit, at 100 % and with a weight overlay. How long the UI
+    thread stalls meanwhile is measured by benchmarks/bench_first_picture.py (a time, so not a test)."""
     paths = write_bracket(tmp_path / "big", h=2000, w=3000, names=("m.tif", "b.tif", "d.tif"))
     window.fusion_panel.working.setValue(256)
     window.fusion_panel.align.setChecked(False)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(beat)
-    timer.start()
-    t0 = time.perf_counter()
     with qtbot.waitSignal(window.resultReady, timeout=180000):
         window.open_paths(paths)
     # and the first frames that show the 6 MP result: fit, then 100 %, then a weight overlay
@@ -178,9 +164,4 @@ def test_ui_thread_never_stalls_on_a_multi_megapixel_bracket(qtbot, window, tmp_
     with qtbot.waitSignal(window.overlayShown, timeout=60000):
         window.set_overlay("weights", 0)
     window.viewer.main.viewport().repaint()
-    timer.stop()
-    elapsed = time.perf_counter() - t0
-    worst = max(gaps[1:])
-    print(f"\nheartbeat: {len(gaps)} beats over {elapsed:.1f} s, longest gap {worst * 1000:.0f} ms")
     assert window.result().image.shape == (2000, 3000, 3)
-    assert worst < 0.2
