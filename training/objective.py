@@ -22,7 +22,7 @@ from hdrdesk.core.gamma import GammaParams, gamma_maps
 from hdrdesk.core.losses import weighted_ssim_loss
 from hdrdesk.core.mefssim import mef_ssim_torch
 from hdrdesk.core.pyramid import blend_torch
-from hdrdesk.core.spd import GRAY_WEIGHTS, LUMA_WEIGHTS, network_input, spd_fuse  # noqa: F401  (re-exported for callers)
+from hdrdesk.core.spd import GRAY_WEIGHTS, LUMA_WEIGHTS, coarse_mix_of, network_input, spd_fuse  # noqa: F401  (re-exported for callers)
 from hdrdesk.core.spd import weighted_sum as _weighted_sum
 
 
@@ -121,9 +121,7 @@ class SPDObjective:
     def __call__(self, model: torch.nn.Module, rgb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
         config = getattr(model, "module", model).config
-        extra, mix = getattr(config, "extra_levels", 0), getattr(config, "coarse_mix", 0.0)
-        if logits.shape[2] >= 3:  # the network predicts the mix (NetConfig.learned_mix)
-            mix = torch.sigmoid(logits[:, :, 2].mean(dim=1, keepdim=True))
+        extra, mix = getattr(config, "extra_levels", 0), coarse_mix_of(logits, getattr(config, "coarse_mix", 0.0))
         fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra, coarse_mix=mix)  # (B, 3, H, W)
         gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)

@@ -88,10 +88,7 @@ class ResidualLogits(nn.Module):
         if self.gain is None:
             return None
 
-        def gains(size: Sequence[int]) -> np.ndarray:
-            return F.interpolate(self.gain[None], size=tuple(int(v) for v in size), mode="bilinear", align_corners=False)[0].numpy()
-
-        return gains
+        return lambda size: upsample_residual(self.gain[None], size)[0].numpy()
 
     @property
     def detail_offsets(self):
@@ -100,11 +97,7 @@ class ResidualLogits(nn.Module):
         if self.scale_residual is None:
             return None
 
-        def offsets(size: Sequence[int]) -> np.ndarray:
-            up = F.interpolate(self.scale_residual, size=tuple(int(v) for v in size), mode="bilinear", align_corners=False)
-            return up.numpy()
-
-        return offsets
+        return lambda size: upsample_residual(self.scale_residual, size).numpy()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.net(x)  # (B, K, 2, h, w)

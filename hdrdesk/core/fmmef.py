@@ -137,18 +137,18 @@ def fmmef_fuse_into(
     n_scales = len(shapes)
     logits = None if detail_logits is None else [_clip_logit(m) for m in detail_logits]
 
-    def _scale_mods(scale: int, hs: int, ws: int) -> list[_RowResizer] | None:
-        """Each exposure's detail modulation at ``scale`` (0: the finest): its map, or its map for that scale."""
-        if logits is None:
-            return None
-        return [_RowResizer(m if m.ndim == 2 else m[detail_map_index(scale, n_scales, m.shape[0])], hs, ws) for m in logits]
-
     gain = None if detail_gain is None else _clip_logit(detail_gain)
 
+    def _at_scale(m: np.ndarray, scale: int, hs: int, ws: int) -> _RowResizer:
+        """A map at ``scale`` (0: the finest): the map itself, or, 3-D, its map for that scale."""
+        return _RowResizer(m if m.ndim == 2 else m[detail_map_index(scale, n_scales, m.shape[0])], hs, ws)
+
+    def _scale_mods(scale: int, hs: int, ws: int) -> list[_RowResizer] | None:
+        """Each exposure's detail modulation at ``scale``."""
+        return None if logits is None else [_at_scale(m, scale, hs, ws) for m in logits]
+
     def _scale_gain(scale: int, hs: int, ws: int) -> _RowResizer | None:
-        if gain is None:
-            return None
-        return _RowResizer(gain if gain.ndim == 2 else gain[detail_map_index(scale, n_scales, gain.shape[0])], hs, ws)
+        return None if gain is None else _at_scale(gain, scale, hs, ws)
 
     # 1. full resolution, first pass: the decimated local means handed to the next scale
     task.report(0.0, "FMMEF: local means")
@@ -179,9 +179,9 @@ def fmmef_fuse_into(
         up = _upsample_rows(g, hs, ws, radius, 0, hs)
         if i == 0 and (mix_map or coarse_mix):  # part of the base one scale finer: mean intensities mixed over smaller regions
             grey = [x.astype(np.float32) / 65535.0 if x.dtype == np.uint16 else x for x in finer]
-            m = _resize(np.asarray(coarse_mix, np.float32), hs, ws) if mix_map else np.float32(coarse_mix)
-            up *= 1.0 - m
-            up += m * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
+            mix = _resize(np.asarray(coarse_mix, np.float32), hs, ws) if mix_map else np.float32(coarse_mix)
+            up *= 1.0 - mix
+            up += mix * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
             del finer, grey
         detail += up
         g = detail

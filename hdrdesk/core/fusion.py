@@ -317,7 +317,8 @@ def spd_detail_maps(model, logits: np.ndarray) -> np.ndarray:
 
 def spd_coarse_mix(model, logits: np.ndarray):
     """The share of the base mixed one scale finer: a (h, w) map when the network predicts it (a third
-    logit per exposure: the sigmoid of its mean over the exposures), else the model's constant."""
+    logit per exposure: the sigmoid of its mean over the exposures), else the model's constant.
+    The numpy twin of :func:`hdrdesk.core.spd.coarse_mix_of`."""
     if logits.shape[1] >= 3:
         return (1.0 / (1.0 + np.exp(-logits[:, 2].mean(axis=0)))).astype(np.float32)
     return getattr(model.config, "coarse_mix", 0.0)
@@ -350,7 +351,7 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
     out. Float32 RGB (or grey) in [0, 1]; a test checks it against the OpenCV path on CPU tensors."""
     import torch
 
-    from hdrdesk.core.spd import network_input, spd_fuse
+    from hdrdesk.core.spd import coarse_mix_of, network_input, spd_fuse
 
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     scale = 1.0 / (255.0 if images[0].dtype == np.uint8 else 65535.0 if images[0].dtype == np.uint16 else 1.0)
@@ -364,7 +365,7 @@ def fuse_spd_torch(model, images: Sequence[np.ndarray], device=None) -> np.ndarr
             detail = detail[:, :, None] + torch.as_tensor(model.detail_offsets(logits.shape[-2:]), device=dev)[None]
         gain = spd_detail_gain(model, logits.shape[-2:])
         gain = None if gain is None else torch.as_tensor(gain, device=dev)[None, None]
-        mix = torch.sigmoid(logits[:, :, 2].mean(dim=1, keepdim=True)) if logits.shape[2] >= 3 else getattr(model.config, "coarse_mix", 0.0)
+        mix = coarse_mix_of(logits, getattr(model.config, "coarse_mix", 0.0))
         out = spd_fuse(
             x, detail, logits[:, :, 1], extra_levels=getattr(model.config, "extra_levels", 0), detail_gain=gain, coarse_mix=mix,
         )[0]

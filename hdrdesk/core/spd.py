@@ -168,6 +168,13 @@ def spd_fuse(
     return g.clamp(0.0, 1.0) if clip else g
 
 
+def coarse_mix_of(logits: torch.Tensor, constant: float) -> float | torch.Tensor:
+    """The mix :func:`spd_fuse` takes for a network's (B, K, C, h, w) ``logits``: a (B, 1, h, w) map when it
+    predicts one (a third logit per exposure, NetConfig.learned_mix: the sigmoid of its mean over the
+    exposures), else the model's ``constant``. :func:`hdrdesk.core.fusion.spd_coarse_mix` is its numpy twin."""
+    return torch.sigmoid(logits[:, :, 2].mean(dim=1, keepdim=True)) if logits.shape[2] >= 3 else constant
+
+
 def base_intensity(
     x: torch.Tensor, mu: torch.Tensor, base_logits: torch.Tensor | None, radius: int, a: torch.Tensor | None = None, box_mean=_box_mean
 ) -> torch.Tensor:
