@@ -242,25 +242,30 @@ def test_torch_fusion_path_equals_the_opencv_path_on_cpu_tensors(dtype) -> None:
     assert np.abs(fuse_spd_torch(net, frames, "cpu") - fuse_spd(net, frames)).max() < 1e-3
 
 
-def test_hinge_term_is_zero_at_the_zero_logit_rule_and_positive_below_it() -> None:
-    from types import SimpleNamespace
+class FixedLogits(torch.nn.Module):
+    """Logits that favour the darkest exposure by ``pull`` (0: the zero-logit rule), in its structure
+    (``channel`` 0) or its brightness (1)."""
 
+    def __init__(self, pull: float, channel: int = 0) -> None:
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.pull = torch.nn.Parameter(torch.tensor(pull))
+        self.channel = channel
+        self.config = SimpleNamespace(extra_levels=1, working_size=32)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        b, k, h, w = y.shape
+        favour = torch.zeros(b, k, h, w)
+        favour[:, 0] = 1.0
+        out = [torch.zeros(b, k, h, w), torch.zeros(b, k, h, w)]
+        out[self.channel] = favour * self.pull
+        return torch.stack(out, dim=2)
+
+
+def test_hinge_term_is_zero_at_the_zero_logit_rule_and_positive_below_it() -> None:
     from hdrdesk.core.gamma import GammaParams
     from hdrdesk.training.objective import SPDObjective
-
-    class FixedLogits(torch.nn.Module):
-        """Logits that favour the darkest exposure's structure by ``pull`` (0: the zero-logit rule)."""
-
-        def __init__(self, pull: float) -> None:
-            super().__init__()
-            self.pull = torch.nn.Parameter(torch.tensor(pull))
-            self.config = SimpleNamespace(extra_levels=1)
-
-        def forward(self, y: torch.Tensor) -> torch.Tensor:
-            b, k, h, w = y.shape
-            detail = torch.zeros(b, k, h, w)
-            detail[:, 0] = 1.0
-            return torch.stack([detail * self.pull, torch.zeros(b, k, h, w)], dim=2)
 
     frames = _bracket()
     x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
@@ -273,3 +278,32 @@ def test_hinge_term_is_zero_at_the_zero_logit_rule_and_positive_below_it() -> No
     assert loss.item() == pytest.approx(terms["mefssim"] + 4.0 * terms["hinge"], rel=1e-5)
     loss.backward()
     assert float(worse.pull.grad) > 0  # the hinge pushes back toward the rule
+
+
+def test_pair_keep_term_holds_two_frame_brackets_to_the_reference_model_only() -> None:
+    from hdrdesk.core.gamma import GammaParams
+    from hdrdesk.training.objective import SPDObjective
+
+    frames = _bracket(k=3)
+    x = torch.from_numpy(np.stack(frames).astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]
+    pair = x[:, [0, 1]]  # the brighter frame is mostly blown: a mean-intensity weight would not move
+    gamma = GammaParams.for_window("variance", 11, 0.5)
+    objective = SPDObjective(gamma, w_wssim=0.0, w_logit=0.0, working_size=32, keep_model=FixedLogits(0.0, channel=1), w_keep_pair=2.0)
+    _, terms = objective(FixedLogits(0.0, channel=1), pair)
+    assert terms["keep"] == pytest.approx(0.0, abs=1e-7)  # the reference's own picture
+    darker = FixedLogits(3.0, channel=1)  # brightness pulled toward the darkest frame
+    loss, terms = objective(darker, pair)
+    assert terms["keep"] > 1e-3
+    assert loss.item() == pytest.approx(terms["mefssim"] + 2.0 * terms["keep"], rel=1e-5)
+    loss.backward()
+    assert float(darker.pull.grad) > 0  # back toward the reference's brightness
+    _, terms = objective(darker, x)
+    assert "keep" not in terms  # longer brackets are free
+    assert "keep" not in SPDObjective(gamma, working_size=32, keep_model=None, w_keep_pair=2.0)(darker, pair)[1]
+    # in blocks the term weighs brightness: a change of structure counts far less than per pixel
+    sharper = FixedLogits(3.0, channel=0)
+    per_pixel = objective(sharper, pair)[1]["keep"]
+    in_blocks = SPDObjective(gamma, w_wssim=0.0, w_logit=0.0, working_size=32, keep_model=FixedLogits(0.0, channel=1), w_keep_pair=2.0,
+                             keep_cell=8)
+    assert in_blocks(sharper, pair)[1]["keep"] < 0.5 * per_pixel
+    assert in_blocks(darker, pair)[1]["keep"] > 0.5 * objective(darker, pair)[1]["keep"]

@@ -304,3 +304,16 @@ def test_whole_bracket_branch_starts_as_the_starting_model_and_then_sees_the_who
         left = grown(y)[..., :4] - grown(far)[..., :4]
         left_start = start(y)[..., :4] - start(far)[..., :4]
     assert float(left.abs().max()) > 1e-6 and float(left_start.abs().max()) == 0.0
+
+
+def test_pair_keep_reference_is_the_named_model_frozen_and_only_when_asked(tmp_path):
+    from hdrdesk.core.model import NetConfig
+    from hdrdesk.training.loop import keep_reference
+
+    start, path = _saved_start(tmp_path, NetConfig(widths=(4, 8, 8), fusion="spd", working_size=48))
+    assert keep_reference(TrainConfig(fusion="spd", w_keep_pair=0.0, keep_model=str(path)), start) is None
+    ref = keep_reference(TrainConfig(fusion="spd", w_keep_pair=1.0, keep_model=str(path)), start)
+    y = torch.rand(1, 2, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(ref(y), start(y))
+    assert ref is not start

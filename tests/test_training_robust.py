@@ -93,6 +93,8 @@ def test_train_refuses_an_existing_run_without_resume_or_overwrite(data_root, tm
         (["--recipe", "missing.json"], ["missing.json", "not found"]),
         (["--steps", "-5"], ["steps", "at least 1"]),
         (["--set", "crop=4"], ["crop"]),
+        (["--set", "keep_cell=0"], ["keep_cell", "at least 1"]),
+        (["--set", "w_keep_pair=1", "--set", "keep_model=nowhere.pt"], ["keep_model", "nowhere.pt"]),
     ],
 )
 def test_bad_training_usage_is_one_line(data_root, tmp_path, capsys, args, needles):

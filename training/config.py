@@ -41,6 +41,9 @@ class TrainConfig:
     distill: str = ""  # spd: a folder of per-bracket refined logits (scripts/distill_targets.py) to train towards instead
     distill_cell: int = 1  # distill: compare logits in blocks of this many pixels (of the network's working size)
     w_keep: float = 1.0  # distill: keeps the logits on each bracket's darkest/brightest pair where the starting model put them
+    w_keep_pair: float = 0.0  # spd: keeps the fused picture of two-frame brackets where keep_model puts it (mean abs. difference)
+    keep_cell: int = 1  # w_keep_pair compares means over blocks of this many pixels (1: every pixel; larger: brightness only)
+    keep_model: str = "default"  # the reference of w_keep_pair: default (the shipped model) | PATH
     global_context: bool = False  # spd: add the whole-bracket branch (a model without one gets it, starting at zero)
     learned_mix: bool = False  # spd: grow a third output that predicts coarse_mix per pixel (starting at coarse_mix)
     coarse_mix: float = -1.0  # spd: share of the base mixed one scale finer (-1: the starting model's; NetConfig.coarse_mix)

@@ -142,6 +142,18 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
     return model
 
 
+def keep_reference(cfg: TrainConfig, model: FusionNet) -> FusionNet | None:
+    """The frozen model whose pictures of two-frame brackets ``w_keep_pair`` holds the run to (None when off)."""
+    if not cfg.w_keep_pair:
+        return None
+    from hdrdesk.paths import default_model_path
+
+    ref, _ = load_model(default_model_path() if cfg.keep_model == "default" else Path(cfg.keep_model))
+    if ref.config.fusion != "spd":
+        raise InputError(f"keep_model {cfg.keep_model}: not an spd model; the pair term compares spd fusions")
+    return ref.to(next(model.parameters()).device)
+
+
 def prepare_data(cfg: TrainConfig, report: DataReport | None = None) -> tuple[list, list]:
     """Training and validation scenes (validation never trained on)."""
     report = report or DataReport()
@@ -223,12 +235,15 @@ def check_config(cfg: TrainConfig) -> None:
          "whole_size must be two sizes of at least 16", cfg.whole_size)
     need(cfg.fusion in ("pyramid", "spd"), "fusion must be pyramid or spd", cfg.fusion)
     need(is_int(cfg.net_working_size) and cfg.net_working_size >= 16, "net_working_size must be at least 16", cfg.net_working_size)
-    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit", "w_hinge", "w_keep"):
+    for name in ("w_wssim", "w_mefssim", "w_luminance", "w_clip", "w_logit", "w_hinge", "w_keep", "w_keep_pair"):
         v = getattr(cfg, name)
         need(is_num(v) and v >= 0, f"{name} must be a number >= 0", v)
+    need(is_int(cfg.keep_cell) and cfg.keep_cell >= 1, "keep_cell must be a whole number of at least 1", cfg.keep_cell)
     need(is_int(cfg.distill_cell) and cfg.distill_cell >= 1, "distill_cell must be a whole number of at least 1", cfg.distill_cell)
     need(isinstance(cfg.distill, str) and (not cfg.distill or Path(cfg.distill).is_dir()),
          "distill must name a folder of distillation targets (scripts/distill_targets.py)", cfg.distill)
+    need(isinstance(cfg.keep_model, str) and (cfg.keep_model == "default" or not cfg.w_keep_pair or Path(cfg.keep_model).is_file()),
+         "keep_model must be default or a model file", cfg.keep_model)
 
 
 def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
@@ -426,7 +441,8 @@ def _train(cfg: TrainConfig, task: TaskState | None, on_event: EventCallback | N
     if cfg.distill:
         objective = DistillObjective(copy.deepcopy(model), cfg.w_keep, cfg.distill_cell)
     elif model.config.fusion == "spd":
-        objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size, cfg.w_hinge)
+        objective = SPDObjective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_logit, model.config.working_size or cfg.net_working_size, cfg.w_hinge,
+                                 keep_model=keep_reference(cfg, model), w_keep_pair=cfg.w_keep_pair, keep_cell=cfg.keep_cell)
     else:
         objective = Objective(gamma, cfg.w_wssim, cfg.w_mefssim, cfg.w_luminance, cfg.lum_sigma, cfg.w_clip)
 

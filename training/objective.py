@@ -104,14 +104,26 @@ class SPDObjective:
           + w_hinge * max(0, MEF-SSIM(zero logits) - MEF-SSIM(F))              (brackets where the network
                                                                                 does worse than its own
                                                                                 zero-logit rule weigh more)
+          + w_keep_pair * mean |B(gray F - gray F_ref)|  on two-frame brackets  (pairs stay where a reference
+                                                                                model put them)
 
     F is the structural patch decomposition of the exposures with the network's logits
-    (the operator the app runs), clipped to [0, 1].
+    (the operator the app runs), clipped to [0, 1]. ``B`` takes means over ``keep_cell``-pixel
+    blocks (1: every pixel). ``F_ref`` is the same bracket fused by
+    ``keep_model`` (frozen): fine-tuning for long brackets can then change what the model does on
+    them while an under/over pair keeps the reference's picture, brightness included (MEF-SSIM has
+    no luminance term, so on its own it lets a pair's sky drift darker).
     """
 
     def __init__(self, gamma: GammaParams, w_wssim: float = 0.2, w_mefssim: float = 1.0, w_logit: float = 1e-3, working_size: int = 256,
-                 w_hinge: float = 0.0) -> None:
+                 w_hinge: float = 0.0, keep_model: torch.nn.Module | None = None, w_keep_pair: float = 0.0, keep_cell: int = 1) -> None:
         self.gamma = gamma
+        self.keep_cell = keep_cell
+        self.keep_model = keep_model.eval() if keep_model is not None else None
+        if self.keep_model is not None:
+            for p in self.keep_model.parameters():
+                p.requires_grad_(False)
+        self.w_keep_pair = w_keep_pair if keep_model is not None else 0.0
         self.w_hinge = w_hinge
         self.w_wssim = w_wssim
         self.w_mefssim = w_mefssim
@@ -145,4 +157,20 @@ class SPDObjective:
         if self.w_logit:
             terms["logit"] = (logits**2).mean()
             loss = loss + self.w_logit * terms["logit"]
+        if self.w_keep_pair and rgb.shape[1] == 2:
+            with torch.no_grad():
+                ref = fuse_with(self.keep_model, rgb, self.working_size)
+            diff = gray_f - _weighted_sum(ref, GRAY_WEIGHTS).unsqueeze(1)
+            if self.keep_cell > 1:  # brightness only: block means, so the pair's detail stays free
+                diff = F.avg_pool2d(diff, self.keep_cell, ceil_mode=True)
+            terms["keep"] = diff.abs().mean()
+            loss = loss + self.w_keep_pair * terms["keep"]
         return loss, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def fuse_with(model: torch.nn.Module, rgb: torch.Tensor, working_size: int) -> torch.Tensor:
+    """(B, K, 3, H, W) brackets fused by an spd ``model`` as the app does, (B, 3, H, W) in [0, 1]."""
+    config = getattr(model, "module", model).config
+    logits = model(network_input(rgb, config.working_size or working_size))
+    mix = coarse_mix_of(logits, getattr(config, "coarse_mix", 0.0))
+    return spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(config, "extra_levels", 0), coarse_mix=mix)
