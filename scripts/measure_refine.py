@@ -69,12 +69,13 @@ def main() -> int:
     ap.add_argument("--max-steps", type=int, default=10_000, help="v2: stop after this many steps (compare variants at equal steps on a busy machine)")
     ap.add_argument("--large", default="", help="instead: time synthetic 24 MP brackets of these frame counts, e.g. 3,9,16,30")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
+    ap.add_argument("--model", type=Path, default=None, help="a model file to refine from (default: the shipped model)")
     args = ap.parse_args()
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    model, _, _ = get_model(torch_only=True)
+    model, _, _ = get_model(args.model, torch_only=True)
     if args.large:
         time_large_brackets(model, [int(k) for k in args.large.split(",")], args.seconds)
         return 0
