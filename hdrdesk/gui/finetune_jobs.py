@@ -74,7 +74,7 @@ def warm_up_job(task: TaskState) -> bool:
     from hdrdesk.core.gamma import GammaParams
     from hdrdesk.core.model import FusionNet, NetConfig
     from hdrdesk.training.loop import save_checkpoint  # noqa: F401
-    from hdrdesk.training.objective import Objective
+    from hdrdesk.training.objective import Objective, SPDObjective
 
     import tempfile
 
@@ -89,14 +89,21 @@ def warm_up_job(task: TaskState) -> bool:
         Image.new("RGB", (8, 8)).save(probe)
         read_frame(probe)
     task.check()
-    net = FusionNet(NetConfig(widths=(4, 8)))
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
-    loss, _terms = Objective(GammaParams(), 1.0, 1.0, 0.5)(net, torch.rand(1, 2, 64, 64))
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-    opt.step()
-    task.check()
+    # one step of each kind of model: v1 (pyramid) and the shipped kind (spd, with its mix head and whole-bracket
+    # branch), whose objective runs other ops (their first calls are slow too)
+    spd = NetConfig(widths=(4, 8), fusion="spd", working_size=32, extra_levels=1, coarse_mix=0.25, learned_mix=True, global_context=True)
+    for config, objective, batch in (
+        (NetConfig(widths=(4, 8)), Objective(GammaParams(), 1.0, 1.0, 0.5), torch.rand(1, 2, 64, 64)),
+        (spd, SPDObjective(GammaParams.for_window("variance", 11, 0.5), working_size=32), torch.rand(1, 2, 3, 64, 64)),
+    ):
+        net = FusionNet(config)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+        loss, _terms = objective(net, batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        task.check()
     buf = io.BytesIO()
     torch.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, buf)
     torch.load(io.BytesIO(buf.getvalue()), map_location="cpu", weights_only=True)
