@@ -123,23 +123,25 @@ def initial_model(cfg: TrainConfig) -> FusionNet:
     if model.config.fusion == "spd" and cfg.coarse_mix >= 0 and cfg.coarse_mix != model.config.coarse_mix:
         model.config = dataclasses.replace(model.config, coarse_mix=cfg.coarse_mix)  # same weights, another base mix
     if model.config.fusion == "spd" and cfg.learned_mix and not model.config.learned_mix:
-        grown = FusionNet(dataclasses.replace(model.config, learned_mix=True))
-        missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-        if unexpected or any(not name.startswith("mix_head.") for name in missing):
-            raise ModelError(f"{path}: cannot add the learned mix to this model")
         start = min(max(model.config.coarse_mix, 1e-3), 1 - 1e-3)
+        model = _grown(model, path, "the learned mix", "mix_head.", learned_mix=True)
         with torch.no_grad():
-            grown.mix_head.weight.zero_()
-            grown.mix_head.bias.fill_(math.log(start / (1 - start)))  # the mix starts as the constant
-        model = grown.eval()
+            model.mix_head.weight.zero_()
+            model.mix_head.bias.fill_(math.log(start / (1 - start)))  # the mix starts as the constant
     if model.config.fusion == "spd" and cfg.global_context and not model.config.global_context:
         # the starting weights plus a whole-bracket branch that starts at zero: the same function
-        grown = FusionNet(dataclasses.replace(model.config, global_context=True))
-        missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-        if unexpected or any(not name.startswith("context.") for name in missing):
-            raise ModelError(f"{path}: cannot add the whole-bracket branch to this model")
-        model = grown.eval()
+        model = _grown(model, path, "the whole-bracket branch", "context.", global_context=True)
     return model
+
+
+def _grown(model: FusionNet, path: Path, what: str, prefix: str, **part: bool) -> FusionNet:
+    """``model`` with a new part switched on in its config (its parameters named ``prefix``...), all its own
+    weights kept; the new part keeps its initial weights."""
+    grown = FusionNet(dataclasses.replace(model.config, **part))
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not name.startswith(prefix) for name in missing):
+        raise ModelError(f"{path}: cannot add {what} to this model")
+    return grown.eval()
 
 
 def keep_reference(cfg: TrainConfig, model: FusionNet) -> FusionNet | None:

@@ -131,10 +131,7 @@ class SPDObjective:
         self.working_size = working_size
 
     def __call__(self, model: torch.nn.Module, rgb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        logits = model(network_input(rgb, self.working_size))  # (B, K, 2, h, w)
-        config = getattr(model, "module", model).config
-        extra, mix = getattr(config, "extra_levels", 0), coarse_mix_of(logits, getattr(config, "coarse_mix", 0.0))
-        fused = spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=extra, coarse_mix=mix)  # (B, 3, H, W)
+        logits, fused = spd_forward(model, rgb, self.working_size)  # (B, K, 2, h, w), (B, 3, H, W)
         gray_f = _weighted_sum(fused, GRAY_WEIGHTS).unsqueeze(1)
         gray_y = _weighted_sum(rgb, GRAY_WEIGHTS)
         terms: dict[str, torch.Tensor] = {}
@@ -144,6 +141,8 @@ class SPDObjective:
             terms["mefssim"] = 1.0 - q.mean()
             loss = loss + self.w_mefssim * terms["mefssim"]
         if self.w_hinge:
+            config = getattr(model, "module", model).config
+            extra, mix = getattr(config, "extra_levels", 0), coarse_mix_of(logits, getattr(config, "coarse_mix", 0.0))
             with torch.no_grad():
                 zero = torch.zeros_like(logits[:, :, 0])
                 plain = spd_fuse(rgb, zero, zero, extra_levels=extra, coarse_mix=mix)
@@ -159,7 +158,7 @@ class SPDObjective:
             loss = loss + self.w_logit * terms["logit"]
         if self.w_keep_pair and rgb.shape[1] == 2:
             with torch.no_grad():
-                ref = fuse_with(self.keep_model, rgb, self.working_size)
+                ref = spd_forward(self.keep_model, rgb, getattr(self.keep_model.config, "working_size", 0) or self.working_size)[1]
             diff = gray_f - _weighted_sum(ref, GRAY_WEIGHTS).unsqueeze(1)
             if self.keep_cell > 1:  # brightness only: block means, so the pair's detail stays free
                 diff = F.avg_pool2d(diff, self.keep_cell, ceil_mode=True)
@@ -168,9 +167,10 @@ class SPDObjective:
         return loss, {k: float(v.detach()) for k, v in terms.items()}
 
 
-def fuse_with(model: torch.nn.Module, rgb: torch.Tensor, working_size: int) -> torch.Tensor:
-    """(B, K, 3, H, W) brackets fused by an spd ``model`` as the app does, (B, 3, H, W) in [0, 1]."""
+def spd_forward(model: torch.nn.Module, rgb: torch.Tensor, working_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """An spd ``model``'s logits for (B, K, 3, H, W) brackets seen at ``working_size``, and the brackets
+    fused with them as the app fuses them, (B, 3, H, W) clipped to [0, 1]."""
     config = getattr(model, "module", model).config
-    logits = model(network_input(rgb, config.working_size or working_size))
+    logits = model(network_input(rgb, working_size))
     mix = coarse_mix_of(logits, getattr(config, "coarse_mix", 0.0))
-    return spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(config, "extra_levels", 0), coarse_mix=mix)
+    return logits, spd_fuse(rgb, logits[:, :, 0], logits[:, :, 1], extra_levels=getattr(config, "extra_levels", 0), coarse_mix=mix)

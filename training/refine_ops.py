@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from hdrdesk.core import mefssim as M
-from hdrdesk.core.spd import EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, base_intensity, scale_detail_logits, spd_levels
+from hdrdesk.core.spd import (
+    EPS, LOGIT_CLAMP, _box_mean, _exposedness, _laplacian_abs, _resize, _upsample_box, base_intensity, reconstruct, scale_detail_logits, spd_levels,
+)
 
 
 def box_mean_by_sums(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -105,16 +107,14 @@ class FixedBracketSPD:
         details = [self._detail(s, *at(i)) for i, s in enumerate(self.scales[:-1])]
         d_c = self._detail(self.scales[-1], *at(n - 1))
         g = d_c + base_intensity(None, self.mu_c, base_logits, self.r, a=self.base_a, box_mean=box_mean_by_sums)
-        rest = details
-        if torch.is_tensor(self.coarse_mix) or self.coarse_mix:
+        mixed = torch.is_tensor(self.coarse_mix) or self.coarse_mix
+
+        def finer_base() -> torch.Tensor:
             x, mu, a = self.finer
-            d = details[-1]
-            mix = _resize(self.coarse_mix, tuple(d.shape[-2:])) if torch.is_tensor(self.coarse_mix) else self.coarse_mix
-            g = (1.0 - mix) * _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + mix * base_intensity(
-                x, mu, base_logits, self.r, a=a, box_mean=box_mean_by_sums) + d
-            rest = details[:-1]
-        for d in reversed(rest):
-            g = _upsample_box(g, tuple(d.shape[-2:]), self.r, box_mean_by_sums) + d
+            return base_intensity(x, mu, base_logits, self.r, a=a, box_mean=box_mean_by_sums)
+
+        g = reconstruct(g, details, lambda x, size: _upsample_box(x, size, self.r, box_mean_by_sums), self.coarse_mix,
+                        finer_base if mixed else None)
         return g.clamp(0.0, 1.0)
 
 

@@ -150,6 +150,10 @@ def fmmef_fuse_into(
     def _scale_gain(scale: int, hs: int, ws: int) -> _RowResizer | None:
         return None if gain is None else _at_scale(gain, scale, hs, ws)
 
+    def _base_mods(hs: int, ws: int) -> list[np.ndarray] | None:
+        """Each exposure's base modulation at a scale of ``hs`` x ``ws``."""
+        return None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits]
+
     # 1. full resolution, first pass: the decimated local means handed to the next scale
     task.report(0.0, "FMMEF: local means")
     # Large frames keep these means as uint16 (an intermediate scale reads them, converting strips anyway):
@@ -171,7 +175,7 @@ def fmmef_fuse_into(
     hs, ws = shapes[-1]
     g = np.empty((hs, ws), np.float32)
     _detail_strips(xs, radius, p, _scale_mods(n_scales - 1, hs, ws), g, task, strip_pixels, gain=_scale_gain(n_scales - 1, hs, ws))
-    g += _base(xs, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
+    g += _base(xs, radius, _base_mods(hs, ws))
     del xs
     # 4. reconstruction, coarse to fine; the finest scale's detail is computed strip by strip with it
     for i, detail in enumerate(reversed(details)):
@@ -181,7 +185,7 @@ def fmmef_fuse_into(
             grey = [x.astype(np.float32) / 65535.0 if x.dtype == np.uint16 else x for x in finer]
             mix = _resize(np.asarray(coarse_mix, np.float32), hs, ws) if mix_map else np.float32(coarse_mix)
             up *= 1.0 - mix
-            up += mix * _base(grey, radius, None if base_logits is None else [_resize(_clip_logit(m), hs, ws) for m in base_logits])
+            up += mix * _base(grey, radius, _base_mods(hs, ws))
             del finer, grey
         detail += up
         g = detail

@@ -157,15 +157,29 @@ def spd_fuse(
     # coarsest scale: detail plus the well-exposedness-weighted base
     d_c, mu_c = _detail(cur.unsqueeze(2), radius, p, *at(levels + 1))
     g = d_c + base_intensity(cur, mu_c, base_logits, radius)
+    mixed = (torch.is_tensor(coarse_mix) or coarse_mix) and finer is not None
+    g = reconstruct(g, details, lambda x, size: _upsample_box(x, size, radius), coarse_mix,
+                    (lambda: base_intensity(*finer, base_logits, radius)) if mixed else None)
+    return g.clamp(0.0, 1.0) if clip else g
+
+
+def reconstruct(
+    g: torch.Tensor, details: list[torch.Tensor], upsample, coarse_mix: float | torch.Tensor = 0.0, finer_base=None
+) -> torch.Tensor:
+    """The coarsest scale's result ``g`` carried up through the finer scales' ``details`` (finest first):
+    ``g = upsample(g) + d`` at each. ``finer_base``: when given, a callable returning the last intermediate
+    scale's mean intensities, of which a share ``coarse_mix`` (a share, or a (B, 1, h, w) map) replaces the
+    upsampled base there (the base over regions half the size). ``upsample(x, size)``."""
     rest = details
-    if (torch.is_tensor(coarse_mix) or coarse_mix) and finer is not None:  # part of the base one scale finer: smaller regions
+    if finer_base is not None:
         d = details[-1]
-        mix = _resize(coarse_mix, tuple(d.shape[-2:])) if torch.is_tensor(coarse_mix) else coarse_mix  # (B, 1, h, w) map or a share
-        g = (1.0 - mix) * _upsample_box(g, tuple(d.shape[-2:]), radius) + mix * base_intensity(*finer, base_logits, radius) + d
+        size = tuple(d.shape[-2:])
+        mix = _resize(coarse_mix, size) if torch.is_tensor(coarse_mix) else coarse_mix
+        g = (1.0 - mix) * upsample(g, size) + mix * finer_base() + d
         rest = details[:-1]
     for d in reversed(rest):
-        g = _upsample_box(g, tuple(d.shape[-2:]), radius) + d
-    return g.clamp(0.0, 1.0) if clip else g
+        g = upsample(g, tuple(d.shape[-2:])) + d
+    return g
 
 
 def coarse_mix_of(logits: torch.Tensor, constant: float) -> float | torch.Tensor:
